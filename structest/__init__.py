@@ -1,0 +1,43 @@
+"""structest: Bayesian structural estimation of trade policy with global supply chains.
+
+Public API (the issues' Contract names):
+
+- data: :func:`load_panel`, :class:`Panel`, :func:`va_contents`, :func:`simulate`
+- reduced form: :func:`fit_reduced_form`
+- structural: :func:`fit`, :func:`load_model`
+- after a fit: :func:`counterfactual`
+
+Heavy modules (JAX, PyMC, pyfixest) are imported lazily on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .errors import PanelError, SpecError, StructestError
+from .panel import Panel
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "load_panel": "structest.datasets",
+    "va_contents": "structest.datasets",
+    "simulate": "structest.simulate",
+    "fit_reduced_form": "structest.reduced",
+    "fit": "structest.structural",
+    "load_model": "structest.structural",
+    "counterfactual": "structest.counterfactual",
+}
+
+__all__ = ["Panel", "PanelError", "SpecError", "StructestError", "__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'structest' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,30 @@
+"""Error types raised by structest.
+
+Every error a user can trigger with bad input is a :class:`StructestError`; the CLI
+catches it and prints the message without a traceback.
+"""
+
+from __future__ import annotations
+
+
+class StructestError(Exception):
+    """Base class of errors caused by user input (bad data, bad options)."""
+
+
+class PanelError(StructestError, ValueError):
+    """A panel failed validation.
+
+    Parameters
+    ----------
+    problems
+        One line per problem, each naming the column and the offending rows.
+    """
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        head = f"panel validation failed ({len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}):"
+        super().__init__("\n".join([head, *(f"  - {p}" for p in self.problems)]))
+
+
+class SpecError(StructestError, ValueError):
+    """A model specification or formula is invalid."""
