@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from functools import lru_cache
 
 import numpy as np
@@ -14,6 +16,7 @@ from .resources import data_dir
 
 PANEL_FILE = "panel.parquet"
 VA_FILE = "va_contents.npz"
+REPORT_FILE = "build_report.json"
 
 
 def load_panel() -> Panel:
@@ -24,7 +27,12 @@ def load_panel() -> Panel:
     path = data_dir() / PANEL_FILE
     if not path.exists():
         raise StructestError(f"bundled panel {path} is missing; run `structest data build`")
-    return Panel.from_file(path, meta={"source": "bundled WIOD 2013 + Caliendo-Parro tariffs"})
+    panel = Panel.from_file(path, meta={"source": "bundled WIOD 2013 + Caliendo-Parro tariffs"})
+    report = data_dir() / REPORT_FILE
+    if report.exists():  # rows the build excluded, with reasons
+        dropped = json.loads(report.read_text())["dropped"]
+        panel = dataclasses.replace(panel, dropped=tuple((k, int(v)) for k, v in dropped.items()))
+    return panel
 
 
 @lru_cache(maxsize=1)

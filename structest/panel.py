@@ -38,7 +38,9 @@ POSITIVE: tuple[str, ...] = ("dva", "fva", "fg", "imports", "dva_services", "dva
 #: Non-negative percent columns.
 NONNEGATIVE: tuple[str, ...] = ("tariff", "mfn", "ttb")
 #: 0/1 indicator columns.
-INDICATORS: tuple[str, ...] = ("rta", "rta_broad", "gsp", "contig", "comlang", "colony", "censored")
+INDICATORS: tuple[str, ...] = ("rta", "rta_broad", "gsp", "censored")
+#: Gravity dummies: 0/1 for country pairs, output-weighted shares in [0, 1] for EU pairs.
+SHARES: tuple[str, ...] = ("contig", "comlang", "colony")
 
 #: Default tolerance (percentage points) for "applied equals MFN" and "applied above MFN".
 MFN_TOL: float = 1e-6
@@ -58,7 +60,8 @@ def _list_rows(df: pd.DataFrame, mask: pd.Series, column: str | None = None) -> 
     for i in idx[:_MAX_LISTED]:
         label = _row_label(df, i)
         if column is not None:
-            label += f" = {df.at[i, column]!r}"
+            value = df.at[i, column]
+            label += f" = {value:g}" if isinstance(value, (int, float, np.number)) else f" = {value!r}"
         parts.append(label)
     more = f" and {len(idx) - _MAX_LISTED} more" if len(idx) > _MAX_LISTED else ""
     return "; ".join(parts) + more
@@ -123,6 +126,12 @@ def validate_frame(df: pd.DataFrame, *, tol: float = MFN_TOL, strict_codes: bool
             bad = ~df[col].astype(float).isin([0.0, 1.0])
             if bad.any():
                 problems.append(f"column '{col}' must be 0/1 (or bool): {_list_rows(df, bad, col)}")
+    for col in SHARES:
+        if col in df.columns:
+            v = df[col].astype(float)
+            bad = (v < 0) | (v > 1)
+            if bad.any():
+                problems.append(f"column '{col}' must lie in [0, 1]: {_list_rows(df, bad, col)}")
     same = df["importer"].astype(str) == df["exporter"].astype(str)
     if same.any():
         problems.append(f"importer == exporter in {int(same.sum())} row(s): {_list_rows(df, same)}")
@@ -187,7 +196,7 @@ def add_derived_columns(df: pd.DataFrame) -> pd.DataFrame:
     if "censored" not in out.columns:
         out["censored"] = (out["mfn"] - out["tariff"]) <= MFN_TOL
     out["censored"] = out["censored"].astype(bool)
-    for col in ("rta", "rta_broad", "gsp", "contig", "comlang", "colony"):
+    for col in ("rta", "rta_broad", "gsp"):
         if col in out.columns:
             out[col] = out[col].astype(int)
     for col in ("dva", "fva", "fg", "imports", "dva_services", "dva_lag", "dist"):
@@ -309,7 +318,7 @@ class Panel:
         d = self.df
         return (
             f"Panel({len(d)} obs: {d['importer'].nunique()} importers x {d['exporter'].nunique()} "
-            f"exporters x {d['industry'].nunique()} industries x years {sorted(d['year'].unique())}; "
+            f"exporters x {d['industry'].nunique()} industries x years {sorted(int(y) for y in d['year'].unique())}; "
             f"censored share {d['censored'].mean():.3f})"
         )
 
