@@ -17,25 +17,27 @@ from typing import Any
 
 from .errors import PanelError, SpecError, StructestError
 from .panel import Panel
+from .simulate import simulate  # eager: the function must shadow its module's name
 
 __version__ = "0.1.0"
 
 _LAZY = {
     "load_panel": "structest.datasets",
     "va_contents": "structest.datasets",
-    "simulate": "structest.simulate",
     "fit_reduced_form": "structest.reduced",
     "fit": "structest.structural",
     "load_model": "structest.structural",
-    "counterfactual": "structest.counterfactual",
+    "counterfactual": "structest.counterfactuals",
 }
 
-__all__ = ["Panel", "PanelError", "SpecError", "StructestError", "__version__", *_LAZY]
+__all__ = ["Panel", "PanelError", "SpecError", "StructestError", "__version__", "simulate", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # cache; also shadows a same-named submodule attribute
+        return value
     raise AttributeError(f"module 'structest' has no attribute {name!r}")
 
 

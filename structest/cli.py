@@ -34,7 +34,7 @@ for _name in _COMMAND_MODULES:
     try:
         _mod = importlib.import_module(_name)
     except ModuleNotFoundError as exc:  # a part not built yet
-        if exc.name != _name:
+        if not exc.name or not _name.startswith(exc.name):
             raise
         continue
     _mod.register(app)
