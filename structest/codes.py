@@ -4,14 +4,38 @@ from __future__ import annotations
 
 #: The paper's 14 economies (Table 1); the EU is the composite ``EUN``.
 ECONOMIES: tuple[str, ...] = (
-    "AUS", "BRA", "CAN", "CHN", "EUN", "IND", "IDN",
-    "JPN", "MEX", "RUS", "KOR", "TWN", "TUR", "USA",
+    "AUS",
+    "BRA",
+    "CAN",
+    "CHN",
+    "EUN",
+    "IND",
+    "IDN",
+    "JPN",
+    "MEX",
+    "RUS",
+    "KOR",
+    "TWN",
+    "TUR",
+    "USA",
 )
 
 #: The paper's 14 WIOD industries (Table 1; c2 mining and c8 petroleum excluded).
 INDUSTRIES: tuple[str, ...] = (
-    "c1", "c3", "c4", "c5", "c6", "c7", "c9", "c10",
-    "c11", "c12", "c13", "c14", "c15", "c16",
+    "c1",
+    "c3",
+    "c4",
+    "c5",
+    "c6",
+    "c7",
+    "c9",
+    "c10",
+    "c11",
+    "c12",
+    "c13",
+    "c14",
+    "c15",
+    "c16",
 )
 
 INDUSTRY_NAMES: dict[str, str] = {
@@ -39,9 +63,33 @@ SERVICES: tuple[str, ...] = tuple(f"c{k}" for k in range(17, 36))
 
 #: The 27 EU members in WIOD 2013 (Romania is ``ROM`` there).
 EU27: tuple[str, ...] = (
-    "AUT", "BEL", "BGR", "CYP", "CZE", "DEU", "DNK", "ESP", "EST", "FIN", "FRA",
-    "GBR", "GRC", "HUN", "IRL", "ITA", "LTU", "LUX", "LVA", "MLT", "NLD", "POL",
-    "PRT", "ROM", "SVK", "SVN", "SWE",
+    "AUT",
+    "BEL",
+    "BGR",
+    "CYP",
+    "CZE",
+    "DEU",
+    "DNK",
+    "ESP",
+    "EST",
+    "FIN",
+    "FRA",
+    "GBR",
+    "GRC",
+    "HUN",
+    "IRL",
+    "ITA",
+    "LTU",
+    "LUX",
+    "LVA",
+    "MLT",
+    "NLD",
+    "POL",
+    "PRT",
+    "ROM",
+    "SVK",
+    "SVN",
+    "SWE",
 )
 
 #: GSP granting / receiving economies (paper footnote 40).
@@ -51,8 +99,6 @@ GSP_RECEIVING: frozenset[str] = frozenset(
 )
 
 #: Other ISO3 codes a user panel may carry (Caliendo-Parro countries, WIOD regions).
-OTHER_CODES: frozenset[str] = frozenset(
-    {"ARG", "CHL", "NZL", "NOR", "ZAF", "ROW", *EU27}
-)
+OTHER_CODES: frozenset[str] = frozenset({"ARG", "CHL", "NZL", "NOR", "ZAF", "ROW", *EU27})
 
 KNOWN_ECONOMIES: frozenset[str] = frozenset(ECONOMIES) | OTHER_CODES

@@ -39,7 +39,9 @@ def load_panel() -> Panel:
 def _va_archive() -> dict[str, np.ndarray]:
     path = data_dir() / VA_FILE
     if not path.exists():
-        raise StructestError(f"bundled value-added file {path} is missing; run `structest data build`")
+        raise StructestError(
+            f"bundled value-added file {path} is missing; run `structest data build`"
+        )
     with np.load(path, allow_pickle=False) as z:
         return {k: z[k] for k in z.files}
 

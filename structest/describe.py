@@ -31,12 +31,24 @@ def preference_summary(panel: Panel) -> pd.DataFrame:
     rows = []
     for name, g in [("all", d), *d.groupby("regime", sort=True)]:
         pref = g.loc[~g["censored"], "preference"]
-        q = pref.quantile([0.1, 0.5, 0.9]) if len(pref) else pd.Series([np.nan] * 3, index=[0.1, 0.5, 0.9])
-        rows.append({
-            "regime": name, "obs": len(g), "share_at_mfn": g["censored"].mean(),
-            "share_zero_tariff": (g["tariff"] <= 0).mean(), "mean_tariff": g["tariff"].mean(),
-            "mean_mfn": g["mfn"].mean(), "pref_p10": q.iloc[0], "pref_median": q.iloc[1], "pref_p90": q.iloc[2],
-        })
+        q = (
+            pref.quantile([0.1, 0.5, 0.9])
+            if len(pref)
+            else pd.Series([np.nan] * 3, index=[0.1, 0.5, 0.9])
+        )
+        rows.append(
+            {
+                "regime": name,
+                "obs": len(g),
+                "share_at_mfn": g["censored"].mean(),
+                "share_zero_tariff": (g["tariff"] <= 0).mean(),
+                "mean_tariff": g["tariff"].mean(),
+                "mean_mfn": g["mfn"].mean(),
+                "pref_p10": q.iloc[0],
+                "pref_median": q.iloc[1],
+                "pref_p90": q.iloc[2],
+            }
+        )
     return pd.DataFrame(rows).set_index("regime")
 
 
@@ -54,7 +66,10 @@ def describe(panel: Panel) -> str:
         preference_summary(panel).round(3).to_string(),
         "",
         "Regressors (logs):",
-        d[["log_dva", "log_dva_ratio", "log_fva_ratio", "log_ip_ratio"]].describe().T.round(3).to_string(),
+        d[["log_dva", "log_dva_ratio", "log_fva_ratio", "log_ip_ratio"]]
+        .describe()
+        .T.round(3)
+        .to_string(),
         "",
         f"corr(DVA, imports) = {np.corrcoef(d['dva'], d['imports'])[0, 1]:.3f} (levels), "
         f"{np.corrcoef(d['log_dva'], d['log_imports'])[0, 1]:.3f} (logs)",

@@ -24,13 +24,29 @@ KEYS: tuple[str, ...] = ("importer", "exporter", "industry", "year")
 
 #: Columns every panel must carry.
 REQUIRED: tuple[str, ...] = (
-    *KEYS, "tariff", "mfn", "dva", "fva", "fg", "imports", "rta",
+    *KEYS,
+    "tariff",
+    "mfn",
+    "dva",
+    "fva",
+    "fg",
+    "imports",
+    "rta",
 )
 
 #: Columns the bundled panel carries and user panels may carry.
 OPTIONAL: tuple[str, ...] = (
-    "censored", "dva_services", "dva_lag", "rta_broad", "gsp",
-    "dist", "contig", "comlang", "colony", "ttb", "product",
+    "censored",
+    "dva_services",
+    "dva_lag",
+    "rta_broad",
+    "gsp",
+    "dist",
+    "contig",
+    "comlang",
+    "colony",
+    "ttb",
+    "product",
 )
 
 #: Strictly positive columns (they are logged).
@@ -61,13 +77,17 @@ def _list_rows(df: pd.DataFrame, mask: pd.Series, column: str | None = None) -> 
         label = _row_label(df, i)
         if column is not None:
             value = df.at[i, column]
-            label += f" = {value:g}" if isinstance(value, (int, float, np.number)) else f" = {value!r}"
+            label += (
+                f" = {value:g}" if isinstance(value, (int, float, np.number)) else f" = {value!r}"
+            )
         parts.append(label)
     more = f" and {len(idx) - _MAX_LISTED} more" if len(idx) > _MAX_LISTED else ""
     return "; ".join(parts) + more
 
 
-def validate_frame(df: pd.DataFrame, *, tol: float = MFN_TOL, strict_codes: bool = True) -> list[str]:
+def validate_frame(
+    df: pd.DataFrame, *, tol: float = MFN_TOL, strict_codes: bool = True
+) -> list[str]:
     """Return a list of problems (empty when the frame is a valid panel).
 
     Each problem names the column and the offending rows (index and key values).
@@ -88,12 +108,16 @@ def validate_frame(df: pd.DataFrame, *, tol: float = MFN_TOL, strict_codes: bool
         if not pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col]):
             coerced = pd.to_numeric(df[col], errors="coerce")
             bad = coerced.isna() & df[col].notna()
-            problems.append(f"column '{col}' must be numeric; non-numeric values at {_list_rows(df, bad, col)}")
+            problems.append(
+                f"column '{col}' must be numeric; non-numeric values at {_list_rows(df, bad, col)}"
+            )
 
     for col in [c for c in (*REQUIRED, *OPTIONAL) if c in df.columns]:
         na = df[col].isna()
         if na.any():
-            problems.append(f"column '{col}' has {int(na.sum())} missing (NaN) value(s): {_list_rows(df, na)}")
+            problems.append(
+                f"column '{col}' has {int(na.sum())} missing (NaN) value(s): {_list_rows(df, na)}"
+            )
     if problems:
         return problems
 
@@ -106,7 +130,9 @@ def validate_frame(df: pd.DataFrame, *, tol: float = MFN_TOL, strict_codes: bool
         if col in df.columns:
             bad = df[col].astype(float) < 0
             if bad.any():
-                problems.append(f"column '{col}' has {int(bad.sum())} negative value(s): {_list_rows(df, bad, col)}")
+                problems.append(
+                    f"column '{col}' has {int(bad.sum())} negative value(s): {_list_rows(df, bad, col)}"
+                )
     above = df["tariff"].astype(float) > df["mfn"].astype(float) + tol
     if above.any():
         problems.append(
@@ -305,7 +331,9 @@ class Panel:
         elif path.suffix in (".csv", ".txt"):
             df = pd.read_csv(path)
         else:
-            raise PanelError([f"unsupported file type '{path.suffix}' for {path} (use .csv or .parquet)"])
+            raise PanelError(
+                [f"unsupported file type '{path.suffix}' for {path} (use .csv or .parquet)"]
+            )
         meta = {"source": str(path)}
         meta.update(kwargs.pop("meta", {}) or {})
         return cls.from_frame(df, meta=meta, **kwargs)
@@ -335,7 +363,8 @@ class Panel:
         d = self.df
         if variables is None:
             variables = [
-                c for c in d.columns
+                c
+                for c in d.columns
                 if c not in (*KEYS, "product") and pd.api.types.is_numeric_dtype(d[c])
             ]
         variables = list(variables)
@@ -362,7 +391,9 @@ class Panel:
             raise PanelError([f"subset mask has shape {m.shape}, expected ({len(self.df)},)"])
         n_drop = int((~m).sum())
         dropped = self.dropped + ((reason, n_drop),) if n_drop else self.dropped
-        return Panel(df=self.df.loc[m].reset_index(drop=True), dropped=dropped, meta=dict(self.meta))
+        return Panel(
+            df=self.df.loc[m].reset_index(drop=True), dropped=dropped, meta=dict(self.meta)
+        )
 
     def drop_report(self) -> str:
         """Human-readable list of every exclusion applied so far."""

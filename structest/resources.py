@@ -15,7 +15,9 @@ def _bundled(kind: str) -> Path:
     repo = Path(__file__).resolve().parent.parent / kind
     if repo.is_dir():
         return repo
-    raise FileNotFoundError(f"bundled '{kind}/' directory not found (looked in {inside} and {repo})")
+    raise FileNotFoundError(
+        f"bundled '{kind}/' directory not found (looked in {inside} and {repo})"
+    )
 
 
 def data_dir() -> Path:

@@ -89,9 +89,7 @@ def implied_coefficients(p: dict[str, Any]) -> dict[str, float]:
 def _check_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(overrides) - set(DEFAULTS))
     if unknown:
-        raise StructestError(
-            f"simulate: unknown parameter(s) {unknown}; known: {sorted(DEFAULTS)}"
-        )
+        raise StructestError(f"simulate: unknown parameter(s) {unknown}; known: {sorted(DEFAULTS)}")
     p = {**DEFAULTS, **overrides}
     for k in ("eps", "lambda_abs", "eps_tilde", "lambda_tilde", "sigma", "mfn_median"):
         if not float(p[k]) > 0:
@@ -159,7 +157,9 @@ def simulate(seed: int = 0, **overrides: Any) -> tuple[Panel, dict[str, Any]]:
     broad_extra = broad_extra | broad_extra.T
 
     # ---- observation grid (importer, industry, year, exporter)
-    ii, xx, tt, jj = np.meshgrid(np.arange(n_e), np.arange(n_x), np.arange(n_t), np.arange(n_e), indexing="ij")
+    ii, xx, tt, jj = np.meshgrid(
+        np.arange(n_e), np.arange(n_x), np.arange(n_t), np.arange(n_e), indexing="ij"
+    )
     keep = ii != jj
     ii, xx, tt, jj = (a[keep] for a in (ii, xx, tt, jj))
     n = ii.size
@@ -171,14 +171,22 @@ def simulate(seed: int = 0, **overrides: Any) -> tuple[Panel, dict[str, Any]]:
 
     # imports, domestic final goods, FVA, DVA (USD millions)
     log_im = (
-        4.0 + 0.8 * size[ii] + 0.8 * size[jj] + ind_eff[xx] + pair[ii, jj]
-        - 0.3 * (np.log(dist[ii, jj]) - 8.5) + 0.3 * tfrac[tt] + rng.normal(0.0, 0.7, n)
+        4.0
+        + 0.8 * size[ii]
+        + 0.8 * size[jj]
+        + ind_eff[xx]
+        + pair[ii, jj]
+        - 0.3 * (np.log(dist[ii, jj]) - 8.5)
+        + 0.3 * tfrac[tt]
+        + rng.normal(0.0, 0.7, n)
     )
     fg_ixt = 7.0 + 1.0 * size[:, None, None] + ind_eff[None, :, None] + 0.3 * tfrac[None, None, :]
     fg_ixt = fg_ixt + rng.normal(0.0, 0.3, (n_e, n_x, n_t))
     share_base = rng.normal(-1.7, 0.4, (n_e, n_x))
     growth = p["fva_growth"] * rng.lognormal(0.0, 0.25, (n_e, n_x))
-    log_share = np.log(stats.norm.cdf(share_base))[:, :, None] + growth[:, :, None] * tfrac[None, None, :]
+    log_share = (
+        np.log(stats.norm.cdf(share_base))[:, :, None] + growth[:, :, None] * tfrac[None, None, :]
+    )
     log_share = log_share + rng.normal(0.0, 0.08, (n_e, n_x, n_t))
     log_share = np.minimum(log_share, np.log(0.9))
     log_fg = fg_ixt[ii, xx, tt]
@@ -186,9 +194,7 @@ def simulate(seed: int = 0, **overrides: Any) -> tuple[Panel, dict[str, Any]]:
     log_dva = -2.3 + 1.0 * log_im + 0.3 * size[ii] + rng.normal(0.0, 1.3, n)
     # instrument: i's VA in j's services final goods (pair-year level, correlated with DVA)
     serv_pair = rng.normal(0.0, 0.5, (n_e, n_e, n_t))
-    log_dva_services = (
-        1.0 + 0.8 * size[ii] + 0.8 * size[jj] + pair[ii, jj] + serv_pair[ii, jj, tt]
-    )
+    log_dva_services = 1.0 + 0.8 * size[ii] + 0.8 * size[jj] + pair[ii, jj] + serv_pair[ii, jj, tt]
 
     # ---- structural tariff
     g = implied_coefficients(p)
@@ -258,16 +264,30 @@ def simulate(seed: int = 0, **overrides: Any) -> tuple[Panel, dict[str, Any]]:
     truth: dict[str, Any] = {
         k: p[k]
         for k in (
-            "eps", "lambda_abs", "eps_r_home", "eps_r_abroad", "delta", "delta_star",
-            "delta_dstar", "eps_tilde", "lambda_tilde", "sigma", "nu", "tau_imp", "tau_exp",
-            "ratios", "lower",
+            "eps",
+            "lambda_abs",
+            "eps_r_home",
+            "eps_r_abroad",
+            "delta",
+            "delta_star",
+            "delta_dstar",
+            "eps_tilde",
+            "lambda_tilde",
+            "sigma",
+            "nu",
+            "tau_imp",
+            "tau_exp",
+            "ratios",
+            "lower",
         )
     }
     truth.update(g)
     truth["mu_imp"] = mu_imp
     truth["ratio_g_fva_g_ip"] = -g["g_FVA"] / g["g_IP"]
     strict = all(c in KNOWN_ECONOMIES for c in econ)
-    panel = Panel.from_frame(df, strict_codes=strict, meta={"source": f"simulate(seed={seed})", "truth": truth})
+    panel = Panel.from_frame(
+        df, strict_codes=strict, meta={"source": f"simulate(seed={seed})", "truth": truth}
+    )
     return panel, truth
 
 

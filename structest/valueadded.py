@@ -33,7 +33,9 @@ def coefficients(Z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return A, r
 
 
-def source_multipliers(A: np.ndarray, r: np.ndarray, region_of: np.ndarray, n_regions: int) -> np.ndarray:
+def source_multipliers(
+    A: np.ndarray, r: np.ndarray, region_of: np.ndarray, n_regions: int
+) -> np.ndarray:
     """``R L``: value added of each source region per unit of final output of each column.
 
     Parameters
@@ -58,7 +60,9 @@ def source_multipliers(A: np.ndarray, r: np.ndarray, region_of: np.ndarray, n_re
     return X
 
 
-def va_contents(Z: np.ndarray, y: np.ndarray, f: np.ndarray, region_of: np.ndarray, n_regions: int) -> np.ndarray:
+def va_contents(
+    Z: np.ndarray, y: np.ndarray, f: np.ndarray, region_of: np.ndarray, n_regions: int
+) -> np.ndarray:
     """Value added of each source region embodied in each region-industry's final goods.
 
     Returns

@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
-RAW = Path(os.environ.get("STRUCTEST_RAW", Path(__file__).resolve().parents[1].parent / "shared" / "data" / "raw"))
+RAW = Path(
+    os.environ.get(
+        "STRUCTEST_RAW", Path(__file__).resolve().parents[1].parent / "shared" / "data" / "raw"
+    )
+)
 
 
 @pytest.fixture(scope="session")

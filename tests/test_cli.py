@@ -9,7 +9,9 @@ import pandas as pd
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "structest.cli", *args], capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "structest.cli", *args], capture_output=True, text=True
+    )
 
 
 def test_help_lists_data():
@@ -38,7 +40,19 @@ def test_data_describe_bad_file_is_a_clean_error(tmp_path, real_panel):
 
 def test_data_describe_user_file(tmp_path, sim):
     panel, _ = sim
-    cols = ["importer", "exporter", "industry", "year", "tariff", "mfn", "dva", "fva", "fg", "imports", "rta"]
+    cols = [
+        "importer",
+        "exporter",
+        "industry",
+        "year",
+        "tariff",
+        "mfn",
+        "dva",
+        "fva",
+        "fg",
+        "imports",
+        "rta",
+    ]
     path = tmp_path / "user.parquet"
     pd.DataFrame(panel.df[cols]).to_parquet(path)
     out = _run("data", "describe", "--data", str(path))

@@ -17,13 +17,35 @@ def installed_wheel(tmp_path_factory) -> Path:
     pytest.importorskip("hatchling")
     tmp = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp),
+            str(ROOT),
+        ],
         check=True,
     )
     wheel = next(tmp.glob("structest-*.whl"))
     site = tmp / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)], check=True
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(site),
+            str(wheel),
+        ],
+        check=True,
     )
     return site
 
@@ -50,6 +72,8 @@ def test_wheel_loads_bundled_files(installed_wheel, tmp_path):
         """
     )
     env = {"PYTHONPATH": str(installed_wheel), "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stderr
     assert str(installed_wheel) in out.stdout

@@ -13,8 +13,14 @@ from structest.panel import REQUIRED
 
 @pytest.fixture(scope="module")
 def good() -> pd.DataFrame:
-    panel, _ = structest.simulate(seed=1, economies=("USA", "CHN", "JPN", "EUN"), industries=("c1", "c3"), years=(2000, 2005))
-    cols = [c for c in panel.df.columns if c in (*REQUIRED, "censored", "dva_services", "dva_lag", "gsp", "dist")]
+    panel, _ = structest.simulate(
+        seed=1, economies=("USA", "CHN", "JPN", "EUN"), industries=("c1", "c3"), years=(2000, 2005)
+    )
+    cols = [
+        c
+        for c in panel.df.columns
+        if c in (*REQUIRED, "censored", "dva_services", "dva_lag", "gsp", "dist")
+    ]
     return panel.df[cols].copy()
 
 
@@ -129,15 +135,35 @@ def test_derived_columns(good):
     d = Panel.from_frame(good).df
     np.testing.assert_allclose(d["log_dva_ratio"], np.log(d["dva"] / d["imports"]))
     np.testing.assert_allclose(d["preference"], d["tariff"] - d["mfn"])
-    assert (d["imp_ind_year"] == d["importer"] + "_" + d["industry"] + "_" + d["year"].astype(str)).all()
+    assert (
+        d["imp_ind_year"] == d["importer"] + "_" + d["industry"] + "_" + d["year"].astype(str)
+    ).all()
     assert (d["pair"] == d["importer"] + "_" + d["exporter"]).all()
     np.testing.assert_allclose(d["log_dva_rta"] + d["log_dva_nonrta"], d["log_dva"])
 
 
 def test_bundled_panel_contract(real_panel):
     cols = {
-        "importer", "exporter", "industry", "year", "tariff", "mfn", "censored", "dva", "fva", "fg",
-        "imports", "dva_services", "dva_lag", "rta", "rta_broad", "gsp", "dist", "contig", "comlang", "colony",
+        "importer",
+        "exporter",
+        "industry",
+        "year",
+        "tariff",
+        "mfn",
+        "censored",
+        "dva",
+        "fva",
+        "fg",
+        "imports",
+        "dva_services",
+        "dva_lag",
+        "rta",
+        "rta_broad",
+        "gsp",
+        "dist",
+        "contig",
+        "comlang",
+        "colony",
     }
     assert cols <= set(real_panel.df.columns)
     assert real_panel.df["censored"].dtype == bool

@@ -64,24 +64,37 @@ def test_eu_aggregation_consistent(wiod):
     bundled = va_contents(year)
     # EU's VA in its own final goods = sum over member pairs (intra-EU is domestic)
     np.testing.assert_allclose(
-        bundled.sel(source="EUN", producer="EUN").values, va41[np.ix_(eu, eu)].sum(axis=(0, 1)), rtol=1e-9
+        bundled.sel(source="EUN", producer="EUN").values,
+        va41[np.ix_(eu, eu)].sum(axis=(0, 1)),
+        rtol=1e-9,
     )
     # US VA in EU final goods = sum over EU producers
     us = countries.index("USA")
-    np.testing.assert_allclose(bundled.sel(source="USA", producer="EUN").values, va41[us, eu].sum(axis=0), rtol=1e-9)
+    np.testing.assert_allclose(
+        bundled.sel(source="USA", producer="EUN").values, va41[us, eu].sum(axis=0), rtol=1e-9
+    )
     # the aggregate FG of EUN equals the members' final-goods output
     np.testing.assert_allclose(
-        bundled.sel(producer="EUN").sum("source").values, f.reshape(41, 35)[eu].sum(axis=0), rtol=1e-9
+        bundled.sel(producer="EUN").sum("source").values,
+        f.reshape(41, 35)[eu].sum(axis=0),
+        rtol=1e-9,
     )
     assert region_map(countries).max() == len(REGIONS) - 1
 
 
 def test_panel_columns_match_va_contents(real_panel):
     d = real_panel.df
-    row = d[(d.importer == "USA") & (d.exporter == "CHN") & (d.industry == "c14") & (d.year == 2005)].iloc[0]
+    row = d[
+        (d.importer == "USA") & (d.exporter == "CHN") & (d.industry == "c14") & (d.year == 2005)
+    ].iloc[0]
     va = va_contents(2005)
-    assert row.dva == pytest.approx(float(va.sel(source="USA", producer="CHN", industry="c14")), rel=1e-12)
-    fva = float(va.sel(producer="USA", industry="c14").sum("source") - va.sel(source="USA", producer="USA", industry="c14"))
+    assert row.dva == pytest.approx(
+        float(va.sel(source="USA", producer="CHN", industry="c14")), rel=1e-12
+    )
+    fva = float(
+        va.sel(producer="USA", industry="c14").sum("source")
+        - va.sel(source="USA", producer="USA", industry="c14")
+    )
     assert row.fva == pytest.approx(fva, rel=1e-12)
     # FG in the panel (row sums of the final block) equals total VA in those final goods
     fg = float(va.sel(producer="USA", industry="c14").sum("source"))

@@ -70,7 +70,9 @@ def build_va(raw: Path) -> tuple[dict[int, Any], dict[str, float]]:
         w = read_wiod_year(path)
         years[yr] = w
         err["v'L = 1 (41 regions)"] = max(err["v'L = 1 (41 regions)"], w.va41_colsum_error)
-        err["sum of VA = final goods (41 regions)"] = max(err["sum of VA = final goods (41 regions)"], w.va41_fg_error)
+        err["sum of VA = final goods (41 regions)"] = max(
+            err["sum of VA = final goods (41 regions)"], w.va41_fg_error
+        )
     return years, err
 
 
@@ -85,8 +87,13 @@ def _eu_output_weights(raw: Path) -> dict[str, float]:
 
 
 def _panel_rows(
-    wiod: dict[int, Any], its: dict[int, tf.IndustryTariffs], mfn_ref: dict[int, np.ndarray],
-    agreements: pd.DataFrame, gravity: pd.DataFrame, rel_tol: float, abs_tol: float,
+    wiod: dict[int, Any],
+    its: dict[int, tf.IndustryTariffs],
+    mfn_ref: dict[int, np.ndarray],
+    agreements: pd.DataFrame,
+    gravity: pd.DataFrame,
+    rel_tol: float,
+    abs_tol: float,
 ) -> pd.DataFrame:
     reg = {c: k for k, c in enumerate(REGIONS)}
     ind = {c: k for k, c in enumerate(WIOD_INDUSTRIES)}
@@ -109,22 +116,33 @@ def _panel_rows(
                     xi = ind[x]
                     applied = float(it.applied[k, a, ex[exp_]])
                     ref = float(mfn_ref[ty][k, a])
-                    cens = bool(tf.flag_censored(np.array(applied), np.array(ref), rel_tol, abs_tol))
+                    cens = bool(
+                        tf.flag_censored(np.array(applied), np.array(ref), rel_tol, abs_tol)
+                    )
                     is_rta = int(pair in rta)
-                    rows.append({
-                        "importer": imp, "exporter": exp_, "industry": x, "year": wy,
-                        "tariff_year": ty, "tariff": applied,
-                        "mfn": applied if cens else ref, "mfn_ref": ref, "censored": cens,
-                        "dva": float(w.va[i, j, xi]),
-                        "fva": float(w.va[:, i, xi].sum() - w.va[i, i, xi]),
-                        "fg": float(w.fg[i, xi]),
-                        "imports": float(w.im[i, j, xi]),
-                        "dva_services": float(w.va[i, j, serv].sum()),
-                        "dva_lag": float(lag.va[i, j, xi]),
-                        "rta": is_rta, "rta_broad": int(pair in broad),
-                        "gsp": int(inst.gsp_pair(imp, exp_) and not is_rta),
-                        **gravity.loc[(imp, exp_)].to_dict(),
-                    })
+                    rows.append(
+                        {
+                            "importer": imp,
+                            "exporter": exp_,
+                            "industry": x,
+                            "year": wy,
+                            "tariff_year": ty,
+                            "tariff": applied,
+                            "mfn": applied if cens else ref,
+                            "mfn_ref": ref,
+                            "censored": cens,
+                            "dva": float(w.va[i, j, xi]),
+                            "fva": float(w.va[:, i, xi].sum() - w.va[i, i, xi]),
+                            "fg": float(w.fg[i, xi]),
+                            "imports": float(w.im[i, j, xi]),
+                            "dva_services": float(w.va[i, j, serv].sum()),
+                            "dva_lag": float(lag.va[i, j, xi]),
+                            "rta": is_rta,
+                            "rta_broad": int(pair in broad),
+                            "gsp": int(inst.gsp_pair(imp, exp_) and not is_rta),
+                            **gravity.loc[(imp, exp_)].to_dict(),
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -138,8 +156,14 @@ _EXCLUSIONS = (
 )
 
 
-def build(raw: Path | None = None, out: Path | None = None, *, rel_tol: float = tf.DEFAULT_REL_TOL,
-          abs_tol: float = tf.DEFAULT_ABS_TOL, verbose: bool = True) -> BuildReport:
+def build(
+    raw: Path | None = None,
+    out: Path | None = None,
+    *,
+    rel_tol: float = tf.DEFAULT_REL_TOL,
+    abs_tol: float = tf.DEFAULT_ABS_TOL,
+    verbose: bool = True,
+) -> BuildReport:
     """Build every bundled data file from the raw sources.
 
     Parameters
@@ -178,14 +202,20 @@ def build(raw: Path | None = None, out: Path | None = None, *, rel_tol: float = 
     mfn_ref: dict[int, np.ndarray] = {}
     refs: dict[str, dict[int, list[str]]] = {}
     for ty in tf.TARIFF_YEARS:
-        it = tf.to_industries(tf.read_cp(cp / f"tariffs{ty}.txt"), imports93, ty, concordance, INDUSTRIES)
+        it = tf.to_industries(
+            tf.read_cp(cp / f"tariffs{ty}.txt"), imports93, ty, concordance, INDUSTRIES
+        )
         its[ty] = it
         report.eu_row_disagreement[ty] = it.eu_row_disagreement
         rta_pairs = inst.agreements_in_force(agreements, ty, "rta")
         mfn_ref[ty] = tf.mfn_reference(it, known, rta_pairs, "median")
         for imp in it.importers:
             refs.setdefault(imp, {})[ty] = tf.reference_partners(imp, ty, known, rta_pairs)
-    gravity = inst.gravity_table(inst.read_cepii(raw / "cepii" / "dist_cepii.rda"), tf.TARIFF_ECONOMIES, _eu_output_weights(raw))
+    gravity = inst.gravity_table(
+        inst.read_cepii(raw / "cepii" / "dist_cepii.rda"),
+        tf.TARIFF_ECONOMIES,
+        _eu_output_weights(raw),
+    )
 
     df = _panel_rows(wiod, its, mfn_ref, agreements, gravity, rel_tol, abs_tol)
     report.rows_candidate = len(df)
@@ -195,21 +225,40 @@ def build(raw: Path | None = None, out: Path | None = None, *, rel_tol: float = 
         if bad.any():
             report.dropped[why] = int(bad.sum())
         keep &= ~bad
-    df = df.loc[keep].sort_values(["importer", "exporter", "industry", "year"]).reset_index(drop=True)
+    df = (
+        df.loc[keep]
+        .sort_values(["importer", "exporter", "industry", "year"])
+        .reset_index(drop=True)
+    )
     report.rows_kept = len(df)
     report.censored_share = float(df["censored"].mean())
     report.mfn_sensitivity = _mfn_sensitivity(its, known, agreements, df)
     report.coverage = {
-        imp: {str(y): int(((df["importer"] == imp) & (df["year"] == y)).sum()) for y in sorted(df["year"].unique())}
+        imp: {
+            str(y): int(((df["importer"] == imp) & (df["year"] == y)).sum())
+            for y in sorted(df["year"].unique())
+        }
         for imp in tf.TARIFF_ECONOMIES
     }
     table = df.to_parquet(index=False, compression="zstd")
     _atomic_write_bytes(out / "panel.parquet", table)
-    meta = {**report.__dict__, "mfn_reference_partners": refs, "rel_tol": rel_tol, "abs_tol": abs_tol}
-    _atomic_write_bytes(out / "build_report.json", (json.dumps(meta, indent=1, sort_keys=True, default=str) + "\n").encode())
-    _atomic_write_bytes(out / "build_report.md", _report_markdown(report, refs, rel_tol, abs_tol).encode())
-    say(f"wrote {out / 'panel.parquet'} ({report.rows_kept} rows; {sum(report.dropped.values())} excluded), "
-        f"{out / 'va_contents.npz'}, {out / 'build_report.md'}")
+    meta = {
+        **report.__dict__,
+        "mfn_reference_partners": refs,
+        "rel_tol": rel_tol,
+        "abs_tol": abs_tol,
+    }
+    _atomic_write_bytes(
+        out / "build_report.json",
+        (json.dumps(meta, indent=1, sort_keys=True, default=str) + "\n").encode(),
+    )
+    _atomic_write_bytes(
+        out / "build_report.md", _report_markdown(report, refs, rel_tol, abs_tol).encode()
+    )
+    say(
+        f"wrote {out / 'panel.parquet'} ({report.rows_kept} rows; {sum(report.dropped.values())} excluded), "
+        f"{out / 'va_contents.npz'}, {out / 'build_report.md'}"
+    )
     return report
 
 
@@ -218,42 +267,69 @@ def _npz_bytes(va: np.ndarray) -> bytes:
 
     bio = io.BytesIO()
     np.savez_compressed(
-        bio, va=va, years=np.asarray(WIOD_YEARS), regions=np.asarray(REGIONS),
+        bio,
+        va=va,
+        years=np.asarray(WIOD_YEARS),
+        regions=np.asarray(REGIONS),
         industries=np.asarray(WIOD_INDUSTRIES),
     )
     return bio.getvalue()
 
 
 def _mfn_sensitivity(
-    its: dict[int, tf.IndustryTariffs], known: pd.DataFrame, agreements: pd.DataFrame, df: pd.DataFrame
+    its: dict[int, tf.IndustryTariffs],
+    known: pd.DataFrame,
+    agreements: pd.DataFrame,
+    df: pd.DataFrame,
 ) -> list[dict[str, Any]]:
     """Censored share of the kept rows under alternative MFN rules and tolerances."""
     out = []
-    idx = {ty: ({c: k for k, c in enumerate(it.industries)}, {c: k for k, c in enumerate(it.importers)},
-                {c: k for k, c in enumerate(it.exporters)}) for ty, it in its.items()}
+    idx = {
+        ty: (
+            {c: k for k, c in enumerate(it.industries)},
+            {c: k for k, c in enumerate(it.importers)},
+            {c: k for k, c in enumerate(it.exporters)},
+        )
+        for ty, it in its.items()
+    }
     for rule in ("median", "max", "p75_all"):
-        refs = {ty: tf.mfn_reference(it, known, inst.agreements_in_force(agreements, ty, "rta"), rule) for ty, it in its.items()}
+        refs = {
+            ty: tf.mfn_reference(it, known, inst.agreements_in_force(agreements, ty, "rta"), rule)
+            for ty, it in its.items()
+        }
         for rel in (0.0, 0.05, 0.10, 0.15, 0.25):
             flags = []
-            for row in df[["industry", "importer", "exporter", "tariff_year"]].itertuples(index=False):
+            for row in df[["industry", "importer", "exporter", "tariff_year"]].itertuples(
+                index=False
+            ):
                 ki, ii, ei = idx[row.tariff_year]
                 it = its[row.tariff_year]
                 a = it.applied[ki[row.industry], ii[row.importer], ei[row.exporter]]
                 r = refs[row.tariff_year][ki[row.industry], ii[row.importer]]
-                flags.append(bool(tf.flag_censored(np.array(a), np.array(r), rel, tf.DEFAULT_ABS_TOL)))
+                flags.append(
+                    bool(tf.flag_censored(np.array(a), np.array(r), rel, tf.DEFAULT_ABS_TOL))
+                )
             out.append({"rule": rule, "rel_tol": rel, "censored_share": float(np.mean(flags))})
     return out
 
 
-def _report_markdown(r: BuildReport, refs: dict[str, dict[int, list[str]]], rel_tol: float, abs_tol: float) -> str:
+def _report_markdown(
+    r: BuildReport, refs: dict[str, dict[int, list[str]]], rel_tol: float, abs_tol: float
+) -> str:
     lines = ["# Build report (generated by `structest data build`; do not edit)", ""]
-    lines += [f"Candidate rows: {r.rows_candidate}; kept: {r.rows_kept}; censored (at MFN) share: {r.censored_share:.3f}.", ""]
+    lines += [
+        f"Candidate rows: {r.rows_candidate}; kept: {r.rows_kept}; censored (at MFN) share: {r.censored_share:.3f}.",
+        "",
+    ]
     lines += ["## Exclusions", "", "| reason | rows |", "| --- | ---: |"]
     lines += [f"| {k} | {v} |" for k, v in r.dropped.items()] or ["| none | 0 |"]
     lines += ["", "## Coverage (rows by importer and year)", ""]
     yrs = sorted({y for v in r.coverage.values() for y in v})
     lines += ["| importer | " + " | ".join(yrs) + " |", "| --- |" + " ---: |" * len(yrs)]
-    lines += [f"| {imp} | " + " | ".join(str(v.get(y, 0)) for y in yrs) + " |" for imp, v in r.coverage.items()]
+    lines += [
+        f"| {imp} | " + " | ".join(str(v.get(y, 0)) for y in yrs) + " |"
+        for imp, v in r.coverage.items()
+    ]
     lines += ["", "## Checks", ""]
     lines += [f"- {k}: max abs error {v:.2e}" for k, v in r.identity_max_error.items()]
     for ty, by in r.eu_row_disagreement.items():
@@ -262,10 +338,23 @@ def _report_markdown(r: BuildReport, refs: dict[str, dict[int, list[str]]], rel_
             f"- EU members' tariff rows on external partners, tariff year {ty}: share of cells off the "
             f"members' median by > 0.01 pp: {odd}"
         )
-    lines += ["", f"## MFN rule sensitivity (default: median over reference partners, rel_tol={rel_tol}, abs_tol={abs_tol} pp)", ""]
+    lines += [
+        "",
+        f"## MFN rule sensitivity (default: median over reference partners, rel_tol={rel_tol}, abs_tol={abs_tol} pp)",
+        "",
+    ]
     lines += ["| rule | rel_tol | censored share |", "| --- | ---: | ---: |"]
-    lines += [f"| {s['rule']} | {s['rel_tol']:.2f} | {s['censored_share']:.3f} |" for s in r.mfn_sensitivity]
-    lines += ["", "## MFN reference partners", "", "| importer | tariff year | partners |", "| --- | --- | --- |"]
+    lines += [
+        f"| {s['rule']} | {s['rel_tol']:.2f} | {s['censored_share']:.3f} |"
+        for s in r.mfn_sensitivity
+    ]
+    lines += [
+        "",
+        "## MFN reference partners",
+        "",
+        "| importer | tariff year | partners |",
+        "| --- | --- | --- |",
+    ]
     for imp, by in refs.items():
         for ty, ps in by.items():
             lines.append(f"| {imp} | {ty} | {' '.join(ps)} |")

@@ -13,7 +13,9 @@ def register(app: typer.Typer) -> None:
 
     @data.command("build")
     def build_cmd(
-        raw: Path = typer.Option(None, help="Raw data folder (default: $STRUCTEST_RAW or ../shared/data/raw)."),
+        raw: Path = typer.Option(
+            None, help="Raw data folder (default: $STRUCTEST_RAW or ../shared/data/raw)."
+        ),
         out: Path = typer.Option(None, help="Output folder (default: the bundled data/ folder)."),
         rel_tol: float = typer.Option(0.15, help="Relative tolerance of the at-MFN rule."),
         abs_tol: float = typer.Option(0.05, help="Absolute tolerance (pp) of the at-MFN rule."),
@@ -25,7 +27,9 @@ def register(app: typer.Typer) -> None:
 
     @data.command("describe")
     def describe_cmd(
-        data_path: Path = typer.Option(None, "--data", help="A panel file (.parquet/.csv); default: bundled panel."),
+        data_path: Path = typer.Option(
+            None, "--data", help="A panel file (.parquet/.csv); default: bundled panel."
+        ),
     ) -> None:
         """Print coverage and summary statistics of a panel."""
         from ..datasets import load_panel

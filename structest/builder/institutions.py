@@ -35,7 +35,9 @@ def read_cepii(path: Path) -> pd.DataFrame:
     try:
         import rdata
     except ImportError as exc:  # pragma: no cover
-        raise StructestError("reading CEPII needs the build extra: pip install 'structest[build]'") from exc
+        raise StructestError(
+            "reading CEPII needs the build extra: pip install 'structest[build]'"
+        ) from exc
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         d = rdata.read_rda(str(path))["dist_cepii"]
@@ -45,7 +47,9 @@ def read_cepii(path: Path) -> pd.DataFrame:
     return d
 
 
-def gravity_table(cepii: pd.DataFrame, economies: tuple[str, ...], eu_weights: dict[str, float]) -> pd.DataFrame:
+def gravity_table(
+    cepii: pd.DataFrame, economies: tuple[str, ...], eu_weights: dict[str, float]
+) -> pd.DataFrame:
     """Symmetric gravity variables for every ordered pair of ``economies`` (EU output-weighted).
 
     Returns a frame indexed by (importer, exporter) with columns dist, contig, comlang, colony.

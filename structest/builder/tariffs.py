@@ -44,16 +44,59 @@ CP_SECTORS: tuple[str, ...] = tuple(
 #: EU members present in the Caliendo-Parro data, by tariff year.
 EU_MEMBERS_CP: dict[int, tuple[str, ...]] = {
     1993: ("DNK", "FRA", "DEU", "GRC", "IRL", "ITA", "NLD", "PRT", "ESP", "GBR"),
-    2005: ("AUT", "DNK", "FIN", "FRA", "DEU", "GRC", "HUN", "IRL", "ITA", "NLD", "PRT", "ESP", "SWE", "GBR"),
+    2005: (
+        "AUT",
+        "DNK",
+        "FIN",
+        "FRA",
+        "DEU",
+        "GRC",
+        "HUN",
+        "IRL",
+        "ITA",
+        "NLD",
+        "PRT",
+        "ESP",
+        "SWE",
+        "GBR",
+    ),
 }
 #: Economies of the paper with tariff data (RUS and TWN are absent from Caliendo-Parro).
 TARIFF_ECONOMIES: tuple[str, ...] = (
-    "AUS", "BRA", "CAN", "CHN", "EUN", "IND", "IDN", "JPN", "KOR", "MEX", "TUR", "USA",
+    "AUS",
+    "BRA",
+    "CAN",
+    "CHN",
+    "EUN",
+    "IND",
+    "IDN",
+    "JPN",
+    "KOR",
+    "MEX",
+    "TUR",
+    "USA",
 )
 #: High-income exporters eligible as MFN reference partners (never GSP recipients).
 HIGH_INCOME: tuple[str, ...] = (
-    "AUS", "AUT", "CAN", "DNK", "FIN", "FRA", "DEU", "GRC", "IRL", "ITA", "JPN",
-    "NLD", "NZL", "NOR", "PRT", "ESP", "SWE", "GBR", "USA",
+    "AUS",
+    "AUT",
+    "CAN",
+    "DNK",
+    "FIN",
+    "FRA",
+    "DEU",
+    "GRC",
+    "IRL",
+    "ITA",
+    "JPN",
+    "NLD",
+    "NZL",
+    "NOR",
+    "PRT",
+    "ESP",
+    "SWE",
+    "GBR",
+    "USA",
 )
 #: Tariff year -> WIOD year it is paired with.
 TARIFF_YEARS: dict[int, int] = {1993: 1995, 2005: 2005}
@@ -96,7 +139,11 @@ def _concordance(concordance: pd.DataFrame) -> dict[str, list[int]]:
 
 
 def to_industries(
-    tariffs: np.ndarray, imports93: np.ndarray, tariff_year: int, concordance: pd.DataFrame, industries: tuple[str, ...]
+    tariffs: np.ndarray,
+    imports93: np.ndarray,
+    tariff_year: int,
+    concordance: pd.DataFrame,
+    industries: tuple[str, ...],
 ) -> IndustryTariffs:
     """Aggregate CP sectors to WIOD industries and build the EU importer row and exporter column."""
     members = EU_MEMBERS_CP[tariff_year]
@@ -138,10 +185,14 @@ def to_industries(
     )
 
 
-def _has_preference(known: pd.DataFrame, importer: str, exporter: str, year: int, rta_pairs: set[frozenset[str]]) -> bool:
+def _has_preference(
+    known: pd.DataFrame, importer: str, exporter: str, year: int, rta_pairs: set[frozenset[str]]
+) -> bool:
     if frozenset((importer, exporter)) in rta_pairs:
         return True
-    k = known[(known["importer"] == importer) & (known["from_year"] <= year) & (known["to_year"] >= year)]
+    k = known[
+        (known["importer"] == importer) & (known["from_year"] <= year) & (known["to_year"] >= year)
+    ]
     return exporter in set(k["exporter"])
 
 
@@ -174,7 +225,8 @@ def mfn_reference(
         members = set(EU_MEMBERS_CP[it.tariff_year])
         if rule == "p75_all":
             cols = [
-                ex[c] for c in it.exporters
+                ex[c]
+                for c in it.exporters
                 if c not in (imp, "ROW", "EUN") and not (imp == "EUN" and c in members)
             ]
             out[:, i] = np.percentile(it.applied[:, i, cols], 75, axis=1)
@@ -192,6 +244,8 @@ def mfn_reference(
     return out
 
 
-def flag_censored(applied: np.ndarray, mfn_ref: np.ndarray, rel_tol: float, abs_tol: float) -> np.ndarray:
+def flag_censored(
+    applied: np.ndarray, mfn_ref: np.ndarray, rel_tol: float, abs_tol: float
+) -> np.ndarray:
     """True where an applied rate is at MFN up to composition noise."""
     return applied >= (1.0 - rel_tol) * mfn_ref - abs_tol

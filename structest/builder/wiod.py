@@ -46,7 +46,9 @@ def _read_rdata(path: Path) -> dict:
     try:
         import rdata
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise StructestError("reading WIOD needs the build extra: pip install 'structest[build]'") from exc
+        raise StructestError(
+            "reading WIOD needs the build extra: pip install 'structest[build]'"
+        ) from exc
     import warnings
 
     with warnings.catch_warnings():
@@ -74,7 +76,9 @@ def read_wiod_year(path: Path) -> WiodYear:
     countries = [str(c) for c in d["countries"]]
     industries = [str(c) for c in d["industries"]]
     if industries != list(WIOD_INDUSTRIES) or len(countries) != 41:
-        raise StructestError(f"{path}: unexpected WIOD layout ({len(countries)} countries, {len(industries)} industries)")
+        raise StructestError(
+            f"{path}: unexpected WIOD layout ({len(countries)} countries, {len(industries)} industries)"
+        )
     Z = np.asarray(d["inter"], dtype=float)
     F = np.asarray(d["final"], dtype=float)
     y = np.asarray(d["output"], dtype=float)
