@@ -86,7 +86,11 @@ def _list_rows(df: pd.DataFrame, mask: pd.Series, column: str | None = None) -> 
 
 
 def validate_frame(
-    df: pd.DataFrame, *, tol: float = MFN_TOL, strict_codes: bool = True
+    df: pd.DataFrame,
+    *,
+    tol: float = MFN_TOL,
+    strict_codes: bool = True,
+    allow_negative_tariffs: bool = False,
 ) -> list[str]:
     """Return a list of problems (empty when the frame is a valid panel).
 
@@ -127,6 +131,8 @@ def validate_frame(
         if bad.any():
             problems.append(f"column 'year' must hold whole years: {_list_rows(df, bad, 'year')}")
     for col in NONNEGATIVE:
+        if col == "tariff" and allow_negative_tariffs:
+            continue
         if col in df.columns:
             bad = df[col].astype(float) < 0
             if bad.any():
@@ -293,9 +299,23 @@ class Panel:
         *,
         tol: float = MFN_TOL,
         strict_codes: bool = True,
+        allow_negative_tariffs: bool = False,
         meta: dict[str, Any] | None = None,
     ) -> Panel:
         """Validate a user frame and build a panel.
+
+        Parameters
+        ----------
+        df
+            One row per importer-exporter-industry-year (and ``product`` if present).
+        tol
+            Tolerance (pp) for applied tariffs above MFN; within it they are set to MFN.
+        strict_codes
+            Require known ISO3 codes (else any three upper-case letters).
+        allow_negative_tariffs
+            Accept negative applied tariffs (synthetic worlds without a lower bound).
+        meta
+            Provenance stored on the panel.
 
         Raises
         ------
@@ -304,7 +324,9 @@ class Panel:
         """
         if not isinstance(df, pd.DataFrame):
             raise PanelError([f"expected a pandas DataFrame, got {type(df).__name__}"])
-        problems = validate_frame(df, tol=tol, strict_codes=strict_codes)
+        problems = validate_frame(
+            df, tol=tol, strict_codes=strict_codes, allow_negative_tariffs=allow_negative_tariffs
+        )
         if problems:
             raise PanelError(problems)
         clean = df.reset_index(drop=True).copy()

@@ -286,7 +286,10 @@ def simulate(seed: int = 0, **overrides: Any) -> tuple[Panel, dict[str, Any]]:
     truth["ratio_g_fva_g_ip"] = -g["g_FVA"] / g["g_IP"]
     strict = all(c in KNOWN_ECONOMIES for c in econ)
     panel = Panel.from_frame(
-        df, strict_codes=strict, meta={"source": f"simulate(seed={seed})", "truth": truth}
+        df,
+        strict_codes=strict,
+        allow_negative_tariffs=lower is None,
+        meta={"source": f"simulate(seed={seed})", "truth": truth},
     )
     return panel, truth
 

@@ -70,3 +70,10 @@ def test_scales_with_products():
     assert len(p) == 14 * 13 * 14 * 4 * 10
     assert p.df.duplicated(["importer", "exporter", "industry", "year", "product"]).sum() == 0
     assert (p.df["tariff"] <= p.df["mfn"] + 1e-12).all()
+
+
+def test_no_lower_bound_gives_negative_tariffs():
+    p, t = structest.simulate(seed=0, lower=None)
+    assert t["lower"] is None
+    assert (p.df["tariff"] < 0).any()
+    assert (p.df["tariff"] <= p.df["mfn"] + 1e-12).all()

@@ -1,0 +1,390 @@
+"""Posterior counterfactuals: t* and applied tariffs before and after a scenario.
+
+For every posterior draw ``s`` and observation ``o``:
+
+- ``tstar_base[s, o]`` / ``tstar_cf[s, o]``: the structural (politically optimal) tariff
+  without noise, from :func:`structest.structural.likelihood.tstar` on the baseline and the
+  counterfactual panel (eq. 11 outside RTAs, eq. 14 inside; effects unchanged);
+- ``applied_* = min(max(t* (+ e), lower), MFN)``: what the MFN cap and the lower bound let
+  through. By default *noise-free* (``noise=False``): the change in applied tariffs is the
+  change of the capped systematic part. With ``noise=True`` an error ``e`` (Normal or
+  Student-t with the draw's ``sigma``/``nu``) is drawn once per draw and observation and
+  added to *both* states (common random numbers), so the change reflects the policy
+  shift, not independent noise; applied changes then also move where t* is near the cap.
+
+The change in the *optimal* tariff (``d_tstar``) is uncensored; the change in the
+*applied* tariff (``d_applied``) is what survives the cap: zero wherever the optimal
+tariff stays above MFN (or below the lower bound) in both states.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..errors import SpecError, StructestError
+from ..panel import MFN_TOL, Panel
+from .scenario import GrowthLike, MfnLike, RtaLike, Scenario
+
+#: quantities aggregated by group (per draw), then summarised over draws
+AGGREGATED: tuple[str, ...] = (
+    "d_tstar",
+    "d_applied",
+    "d_pref",
+    "share_mfn_base",
+    "share_mfn_cf",
+    "d_share_mfn",
+)
+#: default grouping columns of the aggregates
+DEFAULT_BY: tuple[str, ...] = ("importer", "industry", "exporter", "year", "rta")
+STATS: tuple[str, ...] = ("mean", "median", "lo", "hi")
+
+
+# ---------------------------------------------------------------------- inputs
+def _as_idata(idata_or_path: Any) -> Any:
+    if isinstance(idata_or_path, (str, Path)):
+        from ..structural.fit import load_fit
+
+        return load_fit(idata_or_path)
+    if not hasattr(idata_or_path, "posterior"):
+        raise StructestError(
+            f"counterfactual: expected an InferenceData from structest.fit or a path to a saved "
+            f"fit, got {type(idata_or_path).__name__}"
+        )
+    return idata_or_path
+
+
+def _scenario(scenario: Scenario | Mapping[str, Any] | None, direct: Mapping[str, Any]) -> Scenario:
+    defaults = Scenario()
+    changed = {k: v for k, v in direct.items() if not _is_default(v, getattr(defaults, k))}
+    if scenario is None:
+        return Scenario(**direct)
+    if changed:
+        raise SpecError(
+            f"counterfactual: give either scenario= or the keyword arguments {sorted(changed)}, not both"
+        )
+    if isinstance(scenario, Scenario):
+        return scenario
+    if isinstance(scenario, Mapping):
+        return Scenario.from_dict(scenario)
+    raise SpecError(
+        f"counterfactual: scenario must be a Scenario or a dict, got {type(scenario).__name__}"
+    )
+
+
+def _is_default(v: Any, d: Any) -> bool:
+    if isinstance(v, (np.ndarray, pd.Series, Mapping, list, tuple)):
+        return False
+    return v is d or v == d
+
+
+def _lower(lower: float | str | None, spec: Any) -> float | None:
+    if isinstance(lower, str):
+        if lower != "model":
+            raise SpecError(
+                f"counterfactual: lower must be a number, None or 'model', got {lower!r}"
+            )
+        return spec.lower
+    return None if lower is None else float(lower)
+
+
+def _thin(idata: Any, thin: int) -> Any:
+    if thin < 1:
+        raise SpecError(f"counterfactual: thin must be >= 1, got {thin}")
+    return idata if thin == 1 else idata.isel(draw=slice(None, None, thin))
+
+
+# ---------------------------------------------------------------------- maths (pure)
+def cap(t: np.ndarray, mfn: np.ndarray, lower: float | None) -> np.ndarray:
+    """Applied tariff ``min(max(t, lower), mfn)`` (``lower`` None: no left bound)."""
+    out = t if lower is None else np.maximum(t, lower)
+    return np.minimum(out, mfn)
+
+
+def draw_errors(
+    idata: Any, shape: tuple[int, ...], seed: int | np.random.Generator | None
+) -> np.ndarray:
+    """Errors ``sigma e`` per draw and observation (Normal, or Student-t with ``nu``)."""
+    from ..structural.fit import fit_spec
+
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    sigma = idata.posterior["sigma"].values[..., None]
+    if fit_spec(idata).errors == "student_t":
+        nu = idata.posterior["nu"].values[..., None]
+        e = rng.standard_t(np.broadcast_to(nu, shape))
+    else:
+        e = rng.standard_normal(shape)
+    return sigma * e
+
+
+def group_means(values: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean over observations within each label, per draw.
+
+    Parameters
+    ----------
+    values
+        float[..., n_obs].
+    labels
+        Group label per observation.
+
+    Returns
+    -------
+    (levels, means)
+        Sorted unique labels and float[..., n_groups].
+    """
+    from scipy import sparse
+
+    levels, codes = np.unique(np.asarray(labels), return_inverse=True)
+    codes = codes.reshape(-1)
+    if values.shape[-1] != codes.size:
+        raise ValueError(f"group_means: {values.shape[-1]} values per draw but {codes.size} labels")
+    onehot = sparse.csr_matrix(
+        (np.ones(codes.size), (np.arange(codes.size), codes)), shape=(codes.size, levels.size)
+    )
+    counts = np.bincount(codes, minlength=levels.size).astype(float)
+    flat = values.reshape(-1, codes.size)
+    sums = np.asarray((onehot.T @ flat.T).T)
+    return levels, (sums / counts).reshape(*values.shape[:-1], levels.size)
+
+
+def summarize_draws(values: np.ndarray, interval: float = 0.9) -> np.ndarray:
+    """``mean, median, lo, hi`` over the leading (chain, draw) axes -> float[..., 4]."""
+    flat = values.reshape(-1, *values.shape[2:])
+    a = (1.0 - interval) / 2.0
+    q = np.quantile(flat, [0.5, a, 1.0 - a], axis=0)
+    return np.stack([flat.mean(axis=0), q[0], q[1], q[2]], axis=-1)
+
+
+# ---------------------------------------------------------------------- main entry
+def counterfactual(
+    idata: Any,
+    panel: Panel | None = None,
+    fva_growth: GrowthLike = 0.0,
+    dva_growth: GrowthLike = 0.0,
+    rta: RtaLike = None,
+    mfn: MfnLike = None,
+    *,
+    imports_growth: GrowthLike = 0.0,
+    fg_growth: GrowthLike = 0.0,
+    rta_symmetric: bool = True,
+    scenario: Scenario | Mapping[str, Any] | None = None,
+    lower: float | str | None = "model",
+    noise: bool = False,
+    seed: int | np.random.Generator | None = 0,
+    interval: float = 0.9,
+    by: Sequence[str] = DEFAULT_BY,
+    thin: int = 1,
+) -> xr.Dataset:
+    """Posterior counterfactual of optimal and applied tariffs, draw by draw.
+
+    Parameters
+    ----------
+    idata
+        A structural fit (:func:`structest.fit`), or a path to one saved with ``save_fit``.
+    panel
+        The baseline observations (their effect labels must exist in the fit); None loads
+        the bundled panel.
+    fva_growth, dva_growth, imports_growth, fg_growth
+        Log changes (levels times ``exp(g)``): a number, a dict by importer / industry /
+        ``(importer, industry)``, a label-indexed or observation-aligned Series/array, or
+        ``"wiod:1995-2009"`` for the growth measured in the bundled WIOD (FVA, DVA, FG).
+    rta
+        Pairs to switch into an RTA (``[("USA", "CHN")]`` or ``["USA-CHN"]``) or a mapping
+        ``pair -> 0/1``; the regime switches between eq. (11) and eq. (14).
+    mfn
+        A multiplier of every MFN rate, a dict of multipliers by importer / industry /
+        ``(importer, industry)`` (or a label-indexed Series), or an observation-aligned
+        array/Series of new rates in pp. Negative values raise.
+    rta_symmetric
+        A pair also switches the reverse direction (an RTA is reciprocal). Default True.
+    scenario
+        Alternatively a :class:`Scenario` (or a dict of its fields); then the scenario
+        keyword arguments above must stay at their defaults.
+    lower
+        Left bound of applied tariffs: ``"model"`` (the fit's spec, 0 pp for ``bbj``), a
+        number, or None.
+    noise
+        False (default): applied = ``clip(t*_draw, lower, MFN)``, noise-free per draw.
+        True: add an error per draw and observation, common to both states.
+    seed
+        Seed of the errors (``noise=True``).
+    interval
+        Probability mass of the reported interval (``lo``, ``hi``); default 0.9.
+    by
+        Panel columns to aggregate by (each becomes a dimension).
+    thin
+        Keep every ``thin``-th draw (memory: four float64 arrays of draws x observations).
+
+    Returns
+    -------
+    xarray.Dataset
+        Per draw and observation (``chain, draw, obs``): ``tstar_base``, ``tstar_cf``,
+        ``applied_base``, ``applied_cf``. Per observation: ``mfn_base``, ``mfn_cf``,
+        ``rta_base``, ``rta_cf``, ``tariff`` (observed), the shocks ``dlog_fva``,
+        ``dlog_dva``, ``dlog_imports``, ``dlog_fg``, and summaries over draws
+        ``d_tstar_summary``, ``d_applied_summary`` (dims ``obs, stat``). For each quantity
+        ``q`` in ``d_tstar, d_applied, d_pref, share_mfn_base, share_mfn_cf, d_share_mfn``
+        and each column ``c`` in ``by``: ``q_by_c`` (chain, draw, c) — the mean over
+        observations of the group per draw (for ``share_mfn_*`` the share of partners at
+        MFN) — and ``q_by_c_summary`` (c, stat); ``q_all`` (chain, draw) and
+        ``q_all_summary`` (stat) over all observations. ``stat`` = mean, median, lo, hi.
+        The preference is ``pref = applied - MFN`` (<= 0, as the panel's ``preference``).
+        Observation labels are the non-dimension coordinates ``obs_importer``,
+        ``obs_exporter``, ``obs_industry``, ``obs_year``.
+    """
+    from ..structural.fit import fit_spec
+    from ..structural.predict import predict_tstar
+
+    if not 0.0 < float(interval) < 1.0:
+        raise SpecError(f"counterfactual: interval must lie in (0, 1), got {interval!r}")
+    idata = _thin(_as_idata(idata), int(thin))
+    spec = fit_spec(idata)
+    if panel is None:
+        from ..datasets import load_panel
+
+        panel = load_panel()
+    if not isinstance(panel, Panel):
+        raise StructestError(
+            f"counterfactual: panel must be a structest Panel, got {type(panel).__name__}"
+        )
+    bad_by = [c for c in by if c not in panel.df.columns]
+    if bad_by:
+        raise SpecError(f"counterfactual: by column(s) {bad_by} are not in the panel")
+    scen = _scenario(
+        scenario,
+        {
+            "fva_growth": fva_growth,
+            "dva_growth": dva_growth,
+            "imports_growth": imports_growth,
+            "fg_growth": fg_growth,
+            "rta": rta,
+            "mfn": mfn,
+            "rta_symmetric": rta_symmetric,
+        },
+    )
+    cf_panel = scen.apply(panel)
+    if scen.rta is not None and not spec.rta_regime:
+        warnings.warn(
+            f"model '{spec.name}' has no RTA regime: switching RTAs changes nothing",
+            UserWarning,
+            stacklevel=2,
+        )
+    lo = _lower(lower, spec)
+
+    ts0 = predict_tstar(idata, panel).values
+    ts1 = predict_tstar(idata, cf_panel).values
+    m0 = panel.df["mfn"].to_numpy(float)
+    m1 = cf_panel.df["mfn"].to_numpy(float)
+    e = draw_errors(idata, ts0.shape, seed) if noise else 0.0
+    ap0, ap1 = cap(ts0 + e, m0, lo), cap(ts1 + e, m1, lo)
+    ds = _assemble(panel, cf_panel, scen, ts0, ts1, ap0, ap1, idata, by, float(interval))
+    ds.attrs.update(
+        {
+            "scenario": scen.describe(),
+            "scenario_name": scen.name,
+            "model_name": spec.name,
+            "ratios": spec.ratios,
+            "lower": "none" if lo is None else float(lo),
+            "noise": int(bool(noise)),
+            "interval": float(interval),
+            "thin": int(thin),
+            "panel_source": str(panel.meta.get("source", "unknown")),
+            "applied_definition": (
+                "clip(t*_draw + e, lower, MFN) with e common to both states"
+                if noise
+                else "clip(t*_draw, lower, MFN), noise-free per draw"
+            ),
+        }
+    )
+    return ds
+
+
+def _assemble(
+    panel: Panel,
+    cf_panel: Panel,
+    scen: Scenario,
+    ts0: np.ndarray,
+    ts1: np.ndarray,
+    ap0: np.ndarray,
+    ap1: np.ndarray,
+    idata: Any,
+    by: Sequence[str],
+    interval: float,
+) -> xr.Dataset:
+    df, cf = panel.df, cf_panel.df
+    m0, m1 = df["mfn"].to_numpy(float), cf["mfn"].to_numpy(float)
+    post = idata.posterior
+    obs = np.arange(len(df))
+    cd = ("chain", "draw", "obs")
+    shocks = scen.shocks(panel)
+    data: dict[str, Any] = {
+        "tstar_base": (cd, ts0),
+        "tstar_cf": (cd, ts1),
+        "applied_base": (cd, ap0),
+        "applied_cf": (cd, ap1),
+        "mfn_base": ("obs", m0),
+        "mfn_cf": ("obs", m1),
+        "rta_base": ("obs", df["rta"].to_numpy(np.int64)),
+        "rta_cf": ("obs", cf["rta"].to_numpy(np.int64)),
+        "tariff": ("obs", df["tariff"].to_numpy(float)),
+        **{f"dlog_{k}": ("obs", v) for k, v in shocks.items()},
+    }
+    at0 = (ap0 >= m0 - MFN_TOL).astype(float)
+    at1 = (ap1 >= m1 - MFN_TOL).astype(float)
+    per_draw = {
+        "d_tstar": ts1 - ts0,
+        "d_applied": ap1 - ap0,
+        "d_pref": (ap1 - m1) - (ap0 - m0),
+        "share_mfn_base": at0,
+        "share_mfn_cf": at1,
+        "d_share_mfn": at1 - at0,
+    }
+    data["d_tstar_summary"] = (("obs", "stat"), summarize_draws(per_draw["d_tstar"], interval))
+    data["d_applied_summary"] = (("obs", "stat"), summarize_draws(per_draw["d_applied"], interval))
+    coords: dict[str, Any] = {
+        "chain": post["chain"].values,
+        "draw": post["draw"].values,
+        "obs": obs,
+        "stat": list(STATS),
+        "obs_importer": ("obs", df["importer"].astype(str).to_numpy()),
+        "obs_exporter": ("obs", df["exporter"].astype(str).to_numpy()),
+        "obs_industry": ("obs", df["industry"].astype(str).to_numpy()),
+        "obs_year": ("obs", df["year"].to_numpy(np.int64)),
+    }
+    for q in AGGREGATED:
+        v = per_draw[q]
+        mean_all = v.mean(axis=-1)
+        data[f"{q}_all"] = (("chain", "draw"), mean_all)
+        data[f"{q}_all_summary"] = (("stat",), summarize_draws(mean_all, interval))
+        for col in by:
+            labels = df[col].to_numpy()
+            levels, means = group_means(v, labels)
+            coords[col] = levels
+            data[f"{q}_by_{col}"] = (("chain", "draw", col), means)
+            data[f"{q}_by_{col}_summary"] = ((col, "stat"), summarize_draws(means, interval))
+    ds = xr.Dataset(data, coords=coords)
+    for name, text in _DESCRIPTIONS.items():
+        for v in ds.data_vars:
+            if v == name or v.startswith(name + "_by_") or v.startswith(name + "_all"):
+                ds[v].attrs["description"] = text
+    return ds
+
+
+_DESCRIPTIONS: dict[str, str] = {
+    "tstar_base": "optimal tariff t* (pp, noise-free), baseline",
+    "tstar_cf": "optimal tariff t* (pp, noise-free), counterfactual",
+    "applied_base": "applied tariff min(max(t*, lower), MFN) (pp), baseline",
+    "applied_cf": "applied tariff min(max(t*, lower), MFN) (pp), counterfactual",
+    "d_tstar": "change in the optimal (uncensored) tariff, pp",
+    "d_applied": "change in the applied (capped) tariff, pp",
+    "d_pref": "change in the preference applied - MFN, pp (negative: deeper preference)",
+    "share_mfn_base": "share of partners at MFN, baseline",
+    "share_mfn_cf": "share of partners at MFN, counterfactual",
+    "d_share_mfn": "change in the share of partners at MFN",
+}

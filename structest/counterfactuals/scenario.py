@@ -1,0 +1,446 @@
+"""Counterfactual scenarios: what changes in the panel, and how it is applied.
+
+A :class:`Scenario` bundles any combination of
+
+- growth of FVA, DVA, imports or final-goods output (``*_growth``, in log points: the
+  level is multiplied by ``exp(g)``);
+- RTA formation or removal for chosen pairs (``rta``: the regime switches between
+  eq. 11 and eq. 14);
+- MFN rate changes (``mfn``: the cap on applied tariffs moves).
+
+:meth:`Scenario.apply` returns the counterfactual :class:`~structest.panel.Panel`: the
+changed input columns, with logs, ratios and interactions recomputed by
+:func:`structest.panel.add_derived_columns` and the observation order and effect keys of
+the baseline kept (an observation stays in its fitted cells).
+
+Forms of a growth value (``GrowthLike``)
+---------------------------------------
+``None`` or a number
+    The same log change for every observation.
+``dict``
+    Keys are importer codes (``"USA"``), industry codes (``"c3"``) or
+    ``(importer, industry)`` tuples; values are log changes. Observations matched by several
+    keys get the sum (log changes compose additively); unmatched ones get 0. An unknown key
+    raises :class:`~structest.errors.SpecError` naming it.
+``pandas.Series`` with named index levels
+    Index names among ``importer, exporter, industry, year`` (e.g. the output of
+    :func:`measured_growth`); matched like a dict, unmatched rows get 0, labels absent from
+    the panel raise.
+``numpy`` array or unnamed ``Series`` of the panel's length
+    One value per observation (a Series must carry the panel's index).
+``"wiod:START-END"``
+    The growth measured in the bundled WIOD value-added contents between two years (see
+    :func:`measured_growth`; FVA, DVA and FG only). Every observation must be covered.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import SpecError
+from ..panel import KEYS, Panel, add_derived_columns
+
+GrowthLike = float | int | Mapping[Any, float] | pd.Series | np.ndarray | str | None
+RtaLike = Iterable[Any] | Mapping[Any, int] | None
+MfnLike = float | int | Mapping[Any, float] | pd.Series | np.ndarray | None
+
+#: panel column scaled by each growth field of :class:`Scenario`
+GROWTH_COLUMNS: dict[str, str] = {
+    "fva_growth": "fva",
+    "dva_growth": "dva",
+    "imports_growth": "imports",
+    "fg_growth": "fg",
+}
+
+#: derived key columns kept from the baseline (effects/groups must not move)
+_KEEP_KEYS: tuple[str, ...] = (
+    "imp_ind_year",
+    "exp_ind_year",
+    "imp_ind",
+    "imp_year",
+    "ind_year",
+    "exp_ind",
+    "exp_year",
+    "pair",
+    "imp_ind_year_decile",
+)
+
+_WIOD = re.compile(r"^\s*wiod\s*:\s*(\d{4})\s*-\s*(\d{4})\s*$", re.IGNORECASE)
+
+
+# ---------------------------------------------------------------------- measured growth
+def measured_growth(kind: str = "fva", start: int = 1995, end: int = 2009) -> pd.Series:
+    """Log growth ``ln X[end] - ln X[start]`` measured in the bundled WIOD value added.
+
+    Parameters
+    ----------
+    kind
+        ``"fva"``: foreign value added in the importer's own final goods,
+        ``FVA_ix = sum_{s != i} VA[s, i, x]`` (index ``importer, industry``);
+        ``"dva"``: the importer's value added in the exporter's final goods,
+        ``DVA_ijx = VA[i, j, x]`` (index ``importer, exporter, industry``);
+        ``"fg"``: the importer's final-goods output ``sum_s VA[s, i, x]``
+        (index ``importer, industry``).
+    start, end
+        WIOD years (1995-2011).
+
+    Returns
+    -------
+    pandas.Series
+        Log changes named ``"<kind>_growth"``; cells with a non-positive value in either
+        year are left out.
+    """
+    from ..datasets import va_contents
+
+    kind = str(kind).lower()
+    if kind not in ("fva", "dva", "fg"):
+        raise SpecError(f"measured_growth: kind must be 'fva', 'dva' or 'fg', got {kind!r}")
+    v0, v1 = va_contents(int(start)), va_contents(int(end))
+
+    def level(va: Any) -> pd.Series:
+        vals = va.values  # (source, producer, industry)
+        regions = [str(r) for r in va["source"].values]
+        inds = [str(x) for x in va["industry"].values]
+        if kind == "dva":
+            idx = pd.MultiIndex.from_product(
+                [regions, regions, inds], names=["importer", "exporter", "industry"]
+            )
+            return pd.Series(vals.reshape(-1), index=idx)
+        total = vals.sum(axis=0)  # (producer, industry)
+        if kind == "fva":
+            total = total - np.einsum("iix->ix", vals)
+        idx = pd.MultiIndex.from_product([regions, inds], names=["importer", "industry"])
+        return pd.Series(total.reshape(-1), index=idx)
+
+    a, b = level(v0), level(v1)
+    ok = (a > 0) & (b > 0)
+    if kind == "dva":
+        ok &= a.index.get_level_values(0) != a.index.get_level_values(1)
+    out = np.log(b[ok]) - np.log(a[ok])
+    return out.rename(f"{kind}_growth")
+
+
+# ---------------------------------------------------------------------- resolvers
+def _labels(df: pd.DataFrame, col: str) -> set[str]:
+    return set(df[col].astype(str).unique())
+
+
+def _key_mask(key: Any, df: pd.DataFrame, what: str) -> np.ndarray:
+    """Rows matched by a dict key: importer code, industry code or (importer, industry)."""
+    imps, inds = _labels(df, "importer"), _labels(df, "industry")
+    if isinstance(key, tuple):
+        if len(key) != 2 or str(key[0]) not in imps or str(key[1]) not in inds:
+            raise SpecError(
+                f"{what}: key {key!r} is not an (importer, industry) pair of the panel; "
+                f"importers: {sorted(imps)}, industries: {sorted(inds)}"
+            )
+        mask = (df["importer"].astype(str) == str(key[0])) & (
+            df["industry"].astype(str) == str(key[1])
+        )
+        if not mask.any():
+            raise SpecError(f"{what}: key {key!r} matches no observation of the panel")
+        return mask.to_numpy()
+    k = str(key)
+    if k in imps:
+        return (df["importer"].astype(str) == k).to_numpy()
+    if k in inds:
+        return (df["industry"].astype(str) == k).to_numpy()
+    raise SpecError(
+        f"{what}: unknown key {key!r}: neither an importer {sorted(imps)} nor an industry "
+        f"{sorted(inds)} of the panel (or give an (importer, industry) tuple)"
+    )
+
+
+def _finite(v: Any, what: str) -> float:
+    try:
+        f = float(v)
+    except (TypeError, ValueError) as exc:
+        raise SpecError(f"{what}: value {v!r} is not a number") from exc
+    if not np.isfinite(f):
+        raise SpecError(f"{what}: value {v!r} is not finite")
+    return f
+
+
+def _norm(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    out = frame[names].copy()
+    for n in names:
+        out[n] = out[n].astype(int) if n == "year" else out[n].astype(str)
+    return out
+
+
+def _series_by_labels(s: pd.Series, df: pd.DataFrame, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """Align a Series indexed by panel key columns; returns (values, covered mask)."""
+    names = [str(n) for n in s.index.names]
+    bad = [n for n in names if n not in KEYS]
+    if bad:
+        raise SpecError(f"{what}: Series index level(s) {bad} are not panel keys {list(KEYS)}")
+    if s.index.has_duplicates:
+        dup = s.index[s.index.duplicated()][:3].tolist()
+        raise SpecError(f"{what}: Series index has duplicate labels, e.g. {dup}")
+    right = _norm(s.rename_axis(names).reset_index(name="__value__"), names)
+    right["__value__"] = pd.to_numeric(s.to_numpy(), errors="coerce")
+    merged = _norm(df, names).merge(right, on=names, how="left", validate="many_to_one")
+    arr = merged["__value__"].to_numpy(float)
+    return arr, ~np.isnan(arr)
+
+
+def _check_series_labels(s: pd.Series, df: pd.DataFrame, what: str) -> None:
+    for n in s.index.names:
+        got = set(map(str, s.index.get_level_values(n)))
+        have = set(map(str, df[n].unique()))
+        unknown = sorted(got - have)
+        if unknown:
+            raise SpecError(f"{what}: {n} label(s) {unknown[:8]} are not in the panel")
+
+
+def _per_obs(value: Any, df: pd.DataFrame, what: str) -> np.ndarray | None:
+    """An observation-aligned array, Series, or None when ``value`` is not of that form."""
+    n = len(df)
+    if isinstance(value, np.ndarray) or (
+        isinstance(value, pd.Series) and all(x is None for x in value.index.names)
+    ):
+        arr = value
+        if isinstance(value, pd.Series):
+            if len(value) != n or not value.index.equals(df.index):
+                raise SpecError(
+                    f"{what}: an unnamed Series must carry the panel's index ({n} rows); "
+                    "name its index levels (importer/industry/...) to give values by label"
+                )
+            arr = value.to_numpy()
+        arr = np.asarray(arr, dtype=float).reshape(-1)
+        if arr.shape != (n,):
+            raise SpecError(f"{what}: array has {arr.size} values, the panel has {n} observations")
+        if not np.isfinite(arr).all():
+            raise SpecError(f"{what}: {int((~np.isfinite(arr)).sum())} non-finite value(s)")
+        return arr
+    return None
+
+
+def resolve_growth(
+    value: GrowthLike, df: pd.DataFrame, what: str, column: str | None = None
+) -> np.ndarray:
+    """Log change per observation (float[n]) from any ``GrowthLike`` form (module docs)."""
+    n = len(df)
+    if value is None:
+        return np.zeros(n)
+    if isinstance(value, str):
+        m = _WIOD.match(value)
+        if m is None:
+            raise SpecError(f"{what}: string values must look like 'wiod:1995-2009', got {value!r}")
+        if column not in ("fva", "dva", "fg"):
+            raise SpecError(f"{what}: measured WIOD growth is available for FVA, DVA and FG only")
+        s = measured_growth(column, int(m.group(1)), int(m.group(2)))
+        arr, covered = _series_by_labels(s, df, what)
+        if not covered.all():
+            cols = [str(n) for n in s.index.names]
+            cells = df.loc[~covered, cols].drop_duplicates()
+            raise SpecError(
+                f"{what}: WIOD growth {value!r} is undefined for {int((~covered).sum())} observation(s) "
+                f"in {len(cells)} cell(s) ({', '.join(cols)}), e.g. "
+                f"{[tuple(r) for r in cells.head(5).itertuples(index=False)]}: value added is "
+                f"non-positive in one of the years. Use other years, or pass "
+                f"measured_growth({column!r}, start, end) as a Series with the gaps filled"
+            )
+        return arr
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return np.full(n, _finite(value, what))
+    arr = _per_obs(value, df, what)
+    if arr is not None:
+        return arr
+    if isinstance(value, pd.Series):
+        _check_series_labels(value, df, what)
+        for v in value.to_numpy():
+            _finite(v, what)
+        arr, covered = _series_by_labels(value, df, what)
+        return np.where(covered, arr, 0.0)
+    if isinstance(value, Mapping):
+        out = np.zeros(n)
+        for k, v in value.items():
+            out[_key_mask(k, df, what)] += _finite(v, f"{what}[{k!r}]")
+        return out
+    raise SpecError(f"{what}: unsupported value of type {type(value).__name__} (see Scenario docs)")
+
+
+def resolve_mfn(value: MfnLike, df: pd.DataFrame) -> np.ndarray:
+    """Counterfactual MFN rates (pp, float[n]).
+
+    A number, dict (keys as for growth) or label-indexed Series gives *multipliers* of the
+    baseline MFN (unlisted observations keep theirs; several matching keys multiply); an
+    observation-aligned array or unnamed Series gives the new *rates* in pp.
+    """
+    base = df["mfn"].to_numpy(float)
+    if value is None:
+        return base.copy()
+
+    def mult(v: Any, what: str) -> float:
+        f = _finite(v, what)
+        if f < 0:
+            raise SpecError(f"{what}: MFN multiplier must be >= 0, got {v!r}")
+        return f
+
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return base * mult(value, "mfn")
+    arr = _per_obs(value, df, "mfn")
+    if arr is not None:
+        if (arr < 0).any():
+            i = int(np.argmax(arr < 0))
+            raise SpecError(
+                f"mfn: new MFN rates must be >= 0; row {i} ({', '.join(str(df[k].iloc[i]) for k in KEYS)}) = {arr[i]:g}"
+            )
+        return arr
+    if isinstance(value, pd.Series):
+        _check_series_labels(value, df, "mfn")
+        for v in value.to_numpy():
+            mult(v, "mfn")
+        m, covered = _series_by_labels(value, df, "mfn")
+        return base * np.where(covered, m, 1.0)
+    if isinstance(value, Mapping):
+        m = np.ones(len(df))
+        for k, v in value.items():
+            m[_key_mask(k, df, "mfn")] *= mult(v, f"mfn[{k!r}]")
+        return base * m
+    raise SpecError(
+        f"mfn: unsupported value of type {type(value).__name__} (number, dict, Series or array)"
+    )
+
+
+def _parse_pair(p: Any) -> tuple[str, str]:
+    if isinstance(p, str):
+        parts = [x.strip() for x in re.split(r"[-_/:]", p) if x.strip()]
+    elif isinstance(p, (tuple, list)):
+        parts = [str(x).strip() for x in p]
+    else:
+        parts = []
+    if len(parts) != 2:
+        raise SpecError(f"rta: cannot read pair {p!r}; use ('USA', 'CHN') or 'USA-CHN'")
+    return parts[0], parts[1]
+
+
+def resolve_rta(value: RtaLike, df: pd.DataFrame, symmetric: bool = True) -> np.ndarray:
+    """Counterfactual RTA indicator per observation (float[n]).
+
+    ``value``: an iterable of pairs (``("USA", "CHN")`` or ``"USA-CHN"``) switched *into* an
+    RTA, or a mapping ``pair -> 0/1`` (0 removes the agreement). With ``symmetric`` (the
+    default: an agreement is reciprocal) a pair also switches the reverse direction where
+    the panel has it. Pairs with neither direction in the panel raise.
+    """
+    rta = df["rta"].to_numpy(float).copy()
+    if value is None:
+        return rta
+    if isinstance(value, (str, bytes)):
+        value = [value]
+    items = list(value.items()) if isinstance(value, Mapping) else [(p, 1) for p in value]
+    imp, exp_ = df["importer"].astype(str).to_numpy(), df["exporter"].astype(str).to_numpy()
+    for p, v in items:
+        a, b = _parse_pair(p)
+        try:
+            flag = float(v)
+        except (TypeError, ValueError) as exc:
+            raise SpecError(f"rta[{p!r}]: value must be 0 or 1, got {v!r}") from exc
+        if flag not in (0.0, 1.0):
+            raise SpecError(f"rta[{p!r}]: value must be 0 or 1, got {v!r}")
+        mask = (imp == a) & (exp_ == b)
+        if symmetric:
+            mask |= (imp == b) & (exp_ == a)
+        if not mask.any():
+            direction = "in either direction " if symmetric else ""
+            raise SpecError(
+                f"rta: pair ({a!r}, {b!r}) is not in the panel {direction}(importer, exporter)"
+            )
+        rta[mask] = flag
+    return rta
+
+
+# ---------------------------------------------------------------------- the scenario
+@dataclass(frozen=True, eq=False)
+class Scenario:
+    """A composable counterfactual: any of the changes below, applied together.
+
+    Attributes
+    ----------
+    fva_growth, dva_growth, imports_growth, fg_growth
+        Log changes of FVA, DVA, imports (IM) and final-goods output (FG): the level is
+        multiplied by ``exp(g)``. Any ``GrowthLike`` form (module docs).
+    rta
+        Pairs switched into an RTA, or ``{pair: 0/1}`` (see :func:`resolve_rta`).
+    mfn
+        MFN change (see :func:`resolve_mfn`): multiplier(s) or new rates.
+    rta_symmetric
+        Switch both directions of an RTA pair (default True).
+    name
+        A label stored with the results.
+    """
+
+    fva_growth: GrowthLike = 0.0
+    dva_growth: GrowthLike = 0.0
+    imports_growth: GrowthLike = 0.0
+    fg_growth: GrowthLike = 0.0
+    rta: RtaLike = None
+    mfn: MfnLike = None
+    rta_symmetric: bool = True
+    name: str = ""
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Scenario:
+        """Build from a dict with the attribute names as keys (unknown keys raise)."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        bad = sorted(set(d) - fields)
+        if bad:
+            raise SpecError(f"scenario: unknown key(s) {bad}; known: {sorted(fields)}")
+        return cls(**dict(d))
+
+    def shocks(self, panel: Panel) -> dict[str, np.ndarray]:
+        """Per-observation log changes ``{"fva": ..., "dva": ..., "imports": ..., "fg": ...}``."""
+        df = panel.df
+        return {
+            col: resolve_growth(getattr(self, field), df, field, column=col)
+            for field, col in GROWTH_COLUMNS.items()
+        }
+
+    def apply(self, panel: Panel) -> Panel:
+        """The counterfactual panel (same rows, order and effect keys as ``panel``)."""
+        df = panel.df
+        new = df.copy()
+        for col, g in self.shocks(panel).items():
+            new[col] = df[col].to_numpy(float) * np.exp(g)
+        new["rta"] = resolve_rta(self.rta, df, self.rta_symmetric).astype(int)
+        if "gsp" in new.columns:  # preferences under GSP are only granted outside RTAs
+            new["gsp"] = np.where(new["rta"].to_numpy() == 1, 0, new["gsp"].to_numpy()).astype(int)
+        mfn = resolve_mfn(self.mfn, df)
+        new["mfn"] = mfn
+        new["tariff"] = np.minimum(df["tariff"].to_numpy(float), mfn)
+        out = add_derived_columns(new)
+        for k in _KEEP_KEYS:
+            if k in df.columns:
+                out[k] = df[k].to_numpy()
+        return Panel(
+            df=out, dropped=panel.dropped, meta={**panel.meta, "scenario": self.describe()}
+        )
+
+    def describe(self) -> str:
+        """A JSON description (stored in the result's attrs)."""
+
+        def enc(v: Any) -> Any:
+            if v is None or isinstance(v, (bool, int, float, str)):
+                return v
+            if isinstance(v, np.ndarray):
+                return f"<array of {v.size} values, mean {float(np.mean(v)):.4g}>"
+            if isinstance(v, pd.Series):
+                return f"<Series by {list(v.index.names)} ({len(v)} values, mean {float(v.mean()):.4g})>"
+            if isinstance(v, Mapping):
+                return {str(k): enc(x) for k, x in v.items()}
+            if isinstance(v, Iterable):
+                return [enc(x) if not isinstance(x, tuple) else "-".join(map(str, x)) for x in v]
+            return repr(v)
+
+        return json.dumps(
+            {f.name: enc(getattr(self, f.name)) for f in dataclasses.fields(self)}, sort_keys=True
+        )
