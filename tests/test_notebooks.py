@@ -16,6 +16,8 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs(path: Path, tmp_path):
     nb = nbformat.read(path, as_version=4)
+    stale = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.get("outputs")]
+    assert not stale, f"{path.name}: commit notebooks with outputs stripped (cells {stale})"
     os.environ.setdefault("CI", "true")  # notebooks read CI to use small draws
     os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
     client = NotebookClient(
