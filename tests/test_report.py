@@ -1,0 +1,186 @@
+"""The HTML report: renders, is self-contained, loads in a headless browser; the CLI."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import structest
+from structest.codes import ECONOMIES, INDUSTRIES
+from structest.structural import save_fit
+
+CHROMIUM = shutil.which("chromium") or (
+    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+)
+PNG = b"\x89PNG\r\n\x1a\n"
+IMG = re.compile(r'<img[^>]*src="data:image/png;base64,([A-Za-z0-9+/=]{200,})"')
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    panel, truth = structest.simulate(
+        5, economies=ECONOMIES[:5], industries=INDUSTRIES[:4], years=(2000, 2005)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        idata = structest.fit(
+            panel, "bbj", chains=2, draws=150, tune=150, seed=0, progress_bar=False, n_prior=200
+        )
+    return panel, truth, idata
+
+
+@pytest.fixture(scope="module")
+def rendered(tiny, tmp_path_factory):
+    from structest.report import write_report
+
+    panel, truth, idata = tiny
+    out = tmp_path_factory.mktemp("report")
+    return write_report(idata, panel, out, truth=truth, estimators=("ols",))
+
+
+def test_report_is_self_contained(rendered):
+    text = rendered.read_text(encoding="utf-8")
+    figs = sorted((rendered.parent / "figures").glob("*.png"))
+    names = {p.stem for p in figs}
+    expected = {
+        "trace",
+        "coefficients",
+        "ppc_preference_ecdf",
+        "ppc_preference_hist",
+        "ppc_mass_at_mfn",
+        "ppc_industry_moments",
+        "ppc_dva_bands",
+        "loo_pit",
+        "prior_posterior",
+    }
+    assert expected <= names
+    assert all(p.read_bytes().startswith(PNG) for p in figs)
+    assert len(IMG.findall(text)) == len(figs)
+    assert "figure '" not in text  # no figure failed
+    for section in (
+        "Data",
+        "Convergence diagnostics",
+        "Bayesian vs reduced form",
+        "Posterior predictive checks",
+        "PSIS-LOO",
+        "Prior vs posterior",
+        "Prior predictive check",
+    ):
+        assert f">{section}<" in text
+    assert 'src="http' not in text and "<script" not in text  # nothing external
+
+
+def _chromium(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    profile = tempfile.mkdtemp()
+    cmd = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        *args,
+    ]
+    try:
+        return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install -y chromium)")
+def test_report_loads_in_headless_browser(rendered, tmp_path):
+    url = rendered.resolve().as_uri()
+    dom = _chromium("--dump-dom", url, cwd=tmp_path)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    n_files = len(list((rendered.parent / "figures").glob("*.png")))
+    assert len(IMG.findall(dom.stdout)) == n_files
+    assert "Posterior predictive checks" in dom.stdout
+    shot = tmp_path / "shot.png"
+    res = _chromium(f"--screenshot={shot}", "--window-size=1200,2000", url, cwd=tmp_path)
+    assert shot.exists(), res.stderr[-2000:]
+    import matplotlib.image as mpimg
+
+    img = mpimg.imread(shot)
+    assert img.shape[0] >= 1000 and img.shape[1] >= 1000
+    assert float(np.std(img[..., :3])) > 0.05  # not a blank page
+
+
+def test_cli_report_from_saved_fit(tiny, tmp_path):
+    from structest.cli import app
+
+    panel, _, idata = tiny
+    fit = save_fit(idata, tmp_path / "fit.nc")
+    data = tmp_path / "panel.parquet"
+    panel.df.to_parquet(data)
+    out = tmp_path / "rep"
+    res = CliRunner().invoke(
+        app, ["report", "--fit", str(fit), "--panel", str(data), "--out", str(out), "--no-reduced"]
+    )
+    assert res.exit_code == 0, res.output
+    assert (out / "index.html").exists() and IMG.search((out / "index.html").read_text())
+
+
+def test_cli_report_wrong_panel_is_a_clear_error(tiny, tmp_path):
+    _, _, idata = tiny
+    fit = save_fit(idata, tmp_path / "fit.nc")
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "structest.cli",
+            "report",
+            "--fit",
+            str(fit),
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 2
+    assert "error:" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.slow
+def test_cli_report_fresh_clone_one_command(tmp_path):
+    """`structest report` with no --fit fits the default model on the bundled panel."""
+    env = {**os.environ, "CI": "true"}
+    out = tmp_path / "report"
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "structest.cli",
+            "report",
+            "--out",
+            str(out),
+            "--draws",
+            "200",
+            "--tune",
+            "200",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1200,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    text = (out / "index.html").read_text()
+    assert (out / "fit.nc").exists()
+    assert len(IMG.findall(text)) == len(list((out / "figures").glob("*.png"))) >= 9
+    assert "3071 obs" in text
