@@ -1,0 +1,62 @@
+"""Bayesian structural estimation of Blanchard, Bown & Johnson (2016), eq. (11)-(19).
+
+Public API
+----------
+- :func:`fit` (``panel, model="bbj", *, priors, chains, draws, tune, seed, ...``) ->
+  ``arviz.InferenceData``; :func:`load_model`, :class:`ModelSpec`, :func:`available_models`
+- :func:`save_fit`, :func:`load_fit`, :func:`summarize`, :func:`contraction`,
+  :func:`check_sampling`, :class:`SamplingWarning`
+- :func:`predict_tstar`, :func:`predict_applied` (in :mod:`.predict`)
+- pure JAX maths in :mod:`.likelihood`: ``tstar``, ``loglik``, ``loglik_pointwise``,
+  ``implied_coefficients``
+
+Identification (log form, default effects importer-industry-year + exporter-industry-year)
+--------------------------------------------------------------------------------------
+Within an importer-industry-year cell, FG and FVA are constant, so cross-partner variation
+identifies ``g_DVA`` (coefficient on log DVA), ``g_IP + g_FVA`` (outside RTAs) and
+``g_IP_rta + g_FVA_rta`` (inside) through the common ``-log IM`` term, and the intercept
+``100/eps`` through the RTA/non-RTA level difference (the mean ``mu`` of the cell effects
+absorbs any common level). ``g_IP`` and ``g_FVA`` separately are identified only by the
+between-cell variation of log FG and log FVA, which the partially pooled cell effects
+(``a_ixt ~ N(mu, tau)``, assumed independent of FG/FVA) let through. The structural
+model then imposes ``g_FVA/g_IP = g_FVA_rta/g_IP_rta = -(1-delta_star) eps_r_home/delta``.
+Of the nine structural parameters the data pin down only the combinations
+``100/eps``, ``delta/|lambda|``, ``(1-delta_star) eps_r_home/|lambda|``,
+``(1+delta_dstar) eps_r_abroad`` and ``eps_tilde lambda_tilde``; the split of each product
+(e.g. ``delta`` vs ``|lambda|``, ``delta_star`` vs ``eps_r_home``) comes from the priors
+(see :func:`contraction`). With ``effects = ["imp_ind", "imp_year", "ind_year", ...]``
+(model ``bbj_eq19``) the ixt-level FG and FVA variation is no longer absorbed and
+identifies ``g_IP``, ``g_FVA`` separately from within-importer-industry changes over time.
+"""
+
+from __future__ import annotations
+
+from .fit import (
+    SamplingWarning,
+    check_sampling,
+    contraction,
+    fit,
+    fit_spec,
+    load_fit,
+    save_fit,
+    summarize,
+)
+from .predict import predict_applied, predict_tstar
+from .spec import DEFAULT_PRIORS, ModelSpec, available_models, load_model
+
+__all__ = [
+    "DEFAULT_PRIORS",
+    "ModelSpec",
+    "SamplingWarning",
+    "available_models",
+    "check_sampling",
+    "contraction",
+    "fit",
+    "fit_spec",
+    "load_fit",
+    "load_model",
+    "predict_applied",
+    "predict_tstar",
+    "save_fit",
+    "summarize",
+]

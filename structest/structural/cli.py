@@ -1,0 +1,70 @@
+"""``structest fit``: fit a structural model and write the posterior to NetCDF."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``fit`` subcommand to the structest CLI."""
+
+    @app.command("fit")
+    def fit_cmd(
+        out: Path = typer.Option(..., "--out", help="NetCDF file to write (atomically)."),
+        model: str = typer.Option(
+            "bbj", "--model", help="Bundled model name or path to a TOML file."
+        ),
+        data: Path | None = typer.Option(
+            None, "--data", help="Panel CSV/parquet (default: the bundled panel)."
+        ),
+        chains: int = typer.Option(4, "--chains"),
+        draws: int = typer.Option(1000, "--draws"),
+        tune: int = typer.Option(1000, "--tune"),
+        seed: int = typer.Option(0, "--seed"),
+        progress: bool = typer.Option(
+            True, "--progress/--no-progress", help="Progress bar (off when CI is set)."
+        ),
+    ) -> None:
+        """Fit the structural model (NumPyro NUTS), save it and print a summary."""
+        from ..panel import Panel
+        from .fit import SamplingWarning, check_sampling, fit, save_fit, summarize
+
+        if data is None:
+            from ..datasets import load_panel
+
+            panel = load_panel()
+        else:
+            panel = Panel.from_file(data)
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SamplingWarning)  # printed below instead
+            idata = fit(
+                panel,
+                model,
+                chains=chains,
+                draws=draws,
+                tune=tune,
+                seed=seed,
+                progress_bar=None if progress else False,
+            )
+        elapsed = time.perf_counter() - t0
+        save_fit(idata, out)
+        div = int(idata.sample_stats["diverging"].values.sum())
+        table = summarize(idata)
+        typer.echo(
+            f"model {idata.posterior.attrs['model_name']}: {len(panel)} obs, {chains} chains x {draws} draws "
+            f"(+{tune} tune), sampled in {elapsed:.1f} s -> {out}"
+        )
+        typer.echo(
+            f"divergences: {div}; max R-hat: {table['r_hat'].max():.3f}; min bulk ESS: {table['ess_bulk'].min():.0f}"
+        )
+        typer.echo(table.to_string(float_format=lambda v: f"{v:.3f}"))
+        problems = check_sampling(idata)
+        for msg in problems:
+            typer.echo(f"WARNING: {msg}", err=True)
+        if not problems:
+            typer.echo("sampling diagnostics OK (no divergences, R-hat <= 1.01, bulk ESS >= 400)")

@@ -1,0 +1,134 @@
+"""Panel -> the arrays dict of :mod:`structest.structural.likelihood` (plain NumPy)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import SpecError
+from ..panel import Panel
+from .likelihood import EXACT, LEFT, NONE, RIGHT
+from .spec import ModelSpec
+
+#: tolerance (pp) for "applied equals MFN" / "applied at the lower bound"
+TOL = 1e-6
+
+
+@dataclass(frozen=True)
+class Design:
+    """Arrays for the likelihood plus the labels that name their indices.
+
+    Attributes
+    ----------
+    arrays
+        Keys documented in :mod:`structest.structural.likelihood`.
+    levels
+        ``effect -> labels`` (index ``k`` of ``fe_<effect>`` is ``levels[effect][k]``).
+    groups
+        ``parameter -> labels`` for group-varying parameters (``[hierarchy]``).
+    group_cols
+        ``parameter -> panel column`` for group-varying parameters.
+    """
+
+    arrays: dict[str, np.ndarray]
+    levels: dict[str, np.ndarray]
+    groups: dict[str, np.ndarray]
+    group_cols: dict[str, str]
+
+    @property
+    def n(self) -> int:
+        """Number of observations."""
+        return int(self.arrays["tariff"].shape[0])
+
+
+def _index(
+    values: np.ndarray, labels: np.ndarray | None, what: str
+) -> tuple[np.ndarray, np.ndarray]:
+    if labels is None:
+        labels = np.unique(values)
+        return labels, np.searchsorted(labels, values).astype(np.int64)
+    labels = np.asarray(labels).astype(str)
+    order = np.argsort(labels)
+    pos = np.searchsorted(labels[order], values)
+    pos = np.clip(pos, 0, len(labels) - 1)
+    idx = order[pos]
+    missing = labels[idx] != values
+    if missing.any():
+        new = sorted(set(values[missing]))
+        raise SpecError(
+            f"{what}: {len(new)} level(s) not in the fitted model, e.g. {new[:5]}; predictions "
+            "need the fitted observations' labels"
+        )
+    return labels, idx.astype(np.int64)
+
+
+def build_design(
+    panel: Panel,
+    spec: ModelSpec,
+    levels: Mapping[str, Sequence[Any]] | None = None,
+    groups: Mapping[str, Sequence[Any]] | None = None,
+) -> Design:
+    """Build the likelihood's arrays from a panel.
+
+    Parameters
+    ----------
+    panel
+        A validated panel.
+    spec
+        The model (ratios form, lower bound, effects, hierarchy, RTA regime).
+    levels, groups
+        Labels of a fitted model (for predictions on a modified panel); observations
+        must use existing labels. None: taken from the panel.
+
+    Raises
+    ------
+    SpecError
+        An effect or grouping column missing from the panel, or unknown labels.
+    """
+    df = panel.df
+    for col in (*spec.effects, *spec.hierarchy.values()):
+        if col not in df.columns:
+            raise SpecError(
+                f"model '{spec.name}': column '{col}' (effects/hierarchy) is not in the panel; "
+                f"available key columns: imp_ind_year, exp_ind_year, imp_ind, imp_year, ind_year, "
+                f"exp_ind, exp_year, pair, importer, exporter, industry, year"
+            )
+    if spec.ratios == "log":
+        x = {k: df[f"log_{k[2:]}_ratio"].to_numpy(float) for k in ("x_ip", "x_fva", "x_dva")}
+    else:
+        x = {k: df[f"{k[2:]}_ratio"].to_numpy(float) for k in ("x_ip", "x_fva", "x_dva")}
+    tariff = df["tariff"].to_numpy(float)
+    mfn = df["mfn"].to_numpy(float)
+    n = len(df)
+    lower = np.full(n, -np.inf if spec.lower is None else float(spec.lower))
+    at_mfn = df["censored"].to_numpy(bool) | (tariff >= mfn - TOL)
+    kind = np.full(n, EXACT, dtype=np.int64)
+    kind[at_mfn] = RIGHT
+    if spec.lower is not None:
+        kind[(~at_mfn) & (tariff <= spec.lower + TOL)] = LEFT
+        kind[mfn <= spec.lower + TOL] = NONE
+    rta = df["rta"].to_numpy(float) if spec.rta_regime else np.zeros(n)
+    arrays: dict[str, np.ndarray] = {
+        **x,
+        "rta": rta,
+        "tariff": tariff,
+        "mfn": mfn,
+        "lower": lower,
+        "kind": kind,
+    }
+    lev_out: dict[str, np.ndarray] = {}
+    for e in spec.effects:
+        given = None if levels is None else levels.get(e)
+        labs, idx = _index(df[e].astype(str).to_numpy(), given, f"effect '{e}'")
+        lev_out[e] = labs
+        arrays[f"idx_{e}"] = idx
+    grp_out: dict[str, np.ndarray] = {}
+    for p, col in spec.hierarchy.items():
+        given = None if groups is None else groups.get(p)
+        labs, idx = _index(df[col].astype(str).to_numpy(), given, f"group '{col}' of '{p}'")
+        grp_out[p] = labs
+        arrays[f"grp_{p}"] = idx
+    return Design(arrays=arrays, levels=lev_out, groups=grp_out, group_cols=dict(spec.hierarchy))

@@ -1,0 +1,174 @@
+"""The structural model's maths as pure JAX functions (float64).
+
+Importing this module switches JAX to 64-bit floats (``jax.config.update("jax_enable_x64",
+True)``): censored likelihood terms ``log Phi(z)`` for large ``|z|`` and the small
+differences between regimes need double precision.
+
+Two dicts go in:
+
+``params`` (one posterior draw)
+    ``eps, lambda_abs, eps_r_home, eps_r_abroad, delta, delta_star, delta_dstar`` and, with
+    an RTA regime, ``eps_tilde, lambda_tilde``: scalars, or vectors over groups when the
+    model lets them vary (then ``arrays["grp_<name>"]`` maps observations to groups);
+    ``sigma`` (pp); ``nu`` (present only for Student-t errors); ``fe_<effect>`` for each
+    effect: the effect values (pp) for every level, ``arrays["idx_<effect>"]`` picks them.
+
+``arrays`` (the data, from :func:`structest.structural.design.build_design`)
+    ``x_ip``, ``x_fva``, ``x_dva``: FG/IM, FVA/IM, DVA/IM in logs or levels (float[n]);
+    ``rta``: 1.0 inside an RTA regime (all 0.0 in a pooled model); ``tariff``, ``mfn``,
+    ``lower`` (pp; ``lower = -inf`` when there is no left bound); ``kind`` (int[n]):
+    0 uncensored, 1 right-censored at MFN (``t* >= mfn``), 2 left-censored
+    (``t* <= lower``), 3 uninformative (``mfn <= lower``); ``idx_<effect>``, ``grp_<param>``.
+
+Functions: :func:`implied_coefficients`, :func:`tstar`, :func:`loglik_pointwise`,
+:func:`loglik`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax.scipy.special import betainc, gammaln, log_ndtr
+
+jax.config.update("jax_enable_x64", True)
+
+Params = dict[str, Any]
+Arrays = dict[str, Any]
+
+#: structural tariffs are fractions; panels hold percentage points
+SCALE = 100.0
+
+#: observation kinds in ``arrays["kind"]``
+EXACT, RIGHT, LEFT, NONE = 0, 1, 2, 3
+
+
+def _get(params: Params, arrays: Arrays, name: str) -> jax.Array:
+    v = jnp.asarray(params[name])
+    key = f"grp_{name}"
+    if v.ndim == 1 and key in arrays:
+        return v[arrays[key]]
+    return v
+
+
+def implied_coefficients(params: Params, arrays: Arrays | None = None) -> dict[str, jax.Array]:
+    """Reduced-form coefficients (pp) implied by the structural parameters.
+
+    ``intercept = 100/eps``, ``g_IP = 100 delta/(eps |lambda|)``,
+    ``g_FVA = -100 (1-delta_star) eps_r_home/(eps |lambda|)``,
+    ``g_DVA = -100 (1+delta_dstar) eps_r_abroad/eps`` and, when ``eps_tilde`` is in
+    ``params``, ``g_IP_rta``/``g_FVA_rta`` with ``eps_tilde, lambda_tilde``. With
+    ``arrays`` (holding ``grp_<name>``), group-varying parameters are expanded per
+    observation; without, they broadcast as given.
+    """
+    arrays = arrays or {}
+
+    def g(n: str) -> jax.Array:
+        return _get(params, arrays, n)
+
+    eps, lam = g("eps"), g("lambda_abs")
+    ip = g("delta")
+    fva = (1.0 - g("delta_star")) * g("eps_r_home")
+    out = {
+        "intercept": SCALE / eps,
+        "g_IP": SCALE * ip / (eps * lam),
+        "g_FVA": -SCALE * fva / (eps * lam),
+        "g_DVA": -SCALE * (1.0 + g("delta_dstar")) * g("eps_r_abroad") / eps,
+    }
+    if "eps_tilde" in params:
+        el = g("eps_tilde") * g("lambda_tilde")
+        out["g_IP_rta"] = SCALE * ip / el
+        out["g_FVA_rta"] = -SCALE * fva / el
+    return out
+
+
+def tstar(params: Params, arrays: Arrays) -> jax.Array:
+    """Latent politically optimal tariff without noise (pp), float[n].
+
+    Outside RTAs (eq. 11/18-19): ``100/eps + g_IP x_ip + g_FVA x_fva + g_DVA x_dva``;
+    inside (eq. 14, ``arrays["rta"] == 1``): ``g_IP_rta x_ip + g_FVA_rta x_fva``; plus the
+    sum of the effects ``fe_<e>[idx_<e>]``.
+    """
+    c = implied_coefficients(params, arrays)
+    x_ip, x_fva, x_dva = arrays["x_ip"], arrays["x_fva"], arrays["x_dva"]
+    out = c["intercept"] + c["g_IP"] * x_ip + c["g_FVA"] * x_fva + c["g_DVA"] * x_dva
+    if "g_IP_rta" in c:
+        inside = c["g_IP_rta"] * x_ip + c["g_FVA_rta"] * x_fva
+        out = jnp.where(arrays["rta"] > 0.5, inside, out)
+    for key in sorted(arrays):
+        if key.startswith("idx_"):
+            out = out + jnp.asarray(params["fe_" + key[4:]])[arrays[key]]
+    return out
+
+
+@jax.custom_jvp
+def t_logcdf(z: jax.Array, nu: jax.Array) -> jax.Array:
+    """log CDF of the standard Student-t with ``nu`` degrees of freedom (stable, jit-able).
+
+    ``P(T <= z) = I_{nu/(nu+z^2)}(nu/2, 1/2) / 2`` for ``z <= 0`` (complement above). JAX
+    has no derivative of ``betainc`` in its shape arguments, so the derivative in ``nu``
+    is a central finite difference (relative error ~1e-8 in float64).
+    """
+    return _t_logcdf(z, nu)
+
+
+def _t_logcdf(z: jax.Array, nu: jax.Array) -> jax.Array:
+    half_tail = 0.5 * betainc(0.5 * nu, 0.5, nu / (nu + z * z))
+    half_tail = jnp.clip(half_tail, 1e-300, 1.0)
+    return jnp.where(z <= 0, jnp.log(half_tail), jnp.log1p(-half_tail))
+
+
+def _t_logpdf(z: jax.Array, nu: jax.Array) -> jax.Array:
+    return (
+        gammaln(0.5 * (nu + 1.0))
+        - gammaln(0.5 * nu)
+        - 0.5 * jnp.log(nu * jnp.pi)
+        - 0.5 * (nu + 1.0) * jnp.log1p(z * z / nu)
+    )
+
+
+@t_logcdf.defjvp
+def _t_logcdf_jvp(primals: tuple, tangents: tuple) -> tuple:
+    z, nu = primals
+    dz, dnu = tangents
+    val = _t_logcdf(z, nu)
+    dval_dz = jnp.exp(_t_logpdf(z, nu) - val)
+    h = 1e-5 * jnp.maximum(nu, 1.0)
+    dval_dnu = (_t_logcdf(z, nu + h) - _t_logcdf(z, nu - h)) / (2.0 * h)
+    return val, dval_dz * dz + dval_dnu * dnu
+
+
+def loglik_pointwise(params: Params, arrays: Arrays) -> jax.Array:
+    """Pointwise log-likelihood, float[n] (for LOO and the total).
+
+    Uncensored: ``log f(tariff - t*)``; at MFN: ``log P(t* + e >= mfn)``; at the lower
+    bound: ``log P(t* + e <= lower)``; ``mfn <= lower``: 0. Normal errors use
+    ``log_ndtr``; Student-t (``"nu" in params``) use :func:`t_logcdf`.
+    """
+    mu = tstar(params, arrays)
+    sigma = params["sigma"]
+    kind = arrays["kind"]
+    tariff = arrays["tariff"]
+    lower = jnp.where(jnp.isfinite(arrays["lower"]), arrays["lower"], 0.0)
+    z_obs = (tariff - mu) / sigma
+    z_up = (mu - arrays["mfn"]) / sigma  # P(e >= mfn - mu) = F((mu - mfn)/sigma)
+    z_lo = (lower - mu) / sigma
+    if "nu" in params:
+        nu = params["nu"]
+        exact = _t_logpdf(z_obs, nu) - jnp.log(sigma)
+        right = t_logcdf(z_up, nu)
+        left = t_logcdf(z_lo, nu)
+    else:
+        exact = -0.5 * z_obs * z_obs - jnp.log(sigma) - 0.5 * jnp.log(2.0 * jnp.pi)
+        right = log_ndtr(z_up)
+        left = log_ndtr(z_lo)
+    out = jnp.where(kind == EXACT, exact, 0.0)
+    out = jnp.where(kind == RIGHT, right, out)
+    out = jnp.where(kind == LEFT, left, out)
+    return out
+
+
+def loglik(params: Params, arrays: Arrays) -> jax.Array:
+    """Total log-likelihood (scalar): the sum of :func:`loglik_pointwise`."""
+    return jnp.sum(loglik_pointwise(params, arrays))

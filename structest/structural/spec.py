@@ -1,0 +1,326 @@
+"""Model specifications as data: :class:`ModelSpec` and :func:`load_model`.
+
+Models live as TOML files in the bundled ``models/`` directory (found with
+:func:`structest.resources.models_dir`, so it works in a checkout and an installed wheel).
+A file has the keys::
+
+    name = "bbj"
+    description = "..."
+    ratios = "log"            # "log" (eq. 19) or "level" (eq. 18)
+    errors = "normal"         # "normal" or "student_t"
+    rta_regime = true         # false: one set of coefficients for all observations
+    lower = 0.0               # left-censoring bound in pp; "none" for no lower bound
+    effects = ["imp_ind_year", "exp_ind_year"]   # panel columns, partially pooled
+    [priors]                  # any subset; missing ones take DEFAULT_PRIORS
+    eps = ["lognormal", 1.6, 1.0]
+    [hierarchy]               # optional: parameter -> grouping column
+    eps_r_abroad = "industry"
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from ..errors import SpecError
+from ..resources import models_dir
+from .priors import POSITIVE_FAMILIES, PriorTuple, check_prior
+
+#: Structural parameters of eq. (11)/(14) in the order they are reported.
+STRUCTURAL: tuple[str, ...] = (
+    "eps",
+    "lambda_abs",
+    "eps_r_home",
+    "eps_r_abroad",
+    "delta",
+    "delta_star",
+    "delta_dstar",
+    "eps_tilde",
+    "lambda_tilde",
+)
+#: Parameters only present with an RTA regime.
+RTA_ONLY: tuple[str, ...] = ("eps_tilde", "lambda_tilde")
+
+#: Default priors, ``name -> (family, *args)``. Sources are given in ``models/bbj.toml``
+#: and in :mod:`structest.structural` docs; every one can be overridden per fit.
+DEFAULT_PRIORS: dict[str, PriorTuple] = {
+    # export-supply elasticity: Broda, Limao & Weinstein (2008) report median inverse
+    # elasticities ~0.2-1 with a long tail -> median 5, 90% prior range ~ (1, 26)
+    "eps": ("lognormal", 1.6, 1.0),
+    # |lambda| = |dp_j/dtau| / (dp_i/dtau): O(1) by construction (paper eq. 11) -> median 0.5
+    "lambda_abs": ("lognormal", -0.7, 1.0),
+    # pass-through of final-goods prices to VA returns (paper eq. 9-10, >= 0, below 1)
+    "eps_r_home": ("lognormal", -1.6, 1.0),
+    "eps_r_abroad": ("lognormal", -1.6, 1.0),
+    # Grossman-Helpman weight on producers: small (Goldberg & Maggi 1999; Gawande &
+    # Bandyopadhyay 2000 find weights of a few percent) -> median 0.05, 90% ~ (0.01, 0.26)
+    "delta": ("lognormal", -3.0, 1.0),
+    # weight on foreign VA at home, in [0, 1] (paper section 2): centred at 1/2
+    "delta_star": ("beta", 2.0, 2.0),
+    # weight on home VA abroad; (1 + delta_dstar) >= 0 keeps the DVA motive's sign
+    "delta_dstar": ("truncnormal", 0.0, 0.5, -1.0),
+    # reciprocal trade elasticity and price effect (eq. 14): same weak priors as outside
+    "eps_tilde": ("lognormal", 1.6, 1.0),
+    "lambda_tilde": ("lognormal", -0.7, 1.0),
+    # tariff shock (pp): applied tariffs range 0-30 pp; half-normal with scale 5 pp
+    "sigma": ("halfnormal", 5.0),
+    # Student-t degrees of freedom: Juarez & Steel (2010) gamma(2, 0.1)
+    "nu": ("gamma", 2.0, 0.1),
+    # mean of the first effect (importer-industry-year tariff level, pp): MFN tariffs 0-30
+    "mu": ("normal", 5.0, 10.0),
+    # scale of the partially pooled effects (pp)
+    "tau": ("halfnormal", 5.0),
+    # scale of log-parameter heterogeneity across groups ([hierarchy])
+    "sd": ("halfnormal", 0.5),
+}
+
+_KEYS = {
+    "name",
+    "description",
+    "ratios",
+    "errors",
+    "rta_regime",
+    "lower",
+    "effects",
+    "priors",
+    "hierarchy",
+}
+
+
+def _freeze(d: Mapping[str, Any]) -> MappingProxyType:
+    return MappingProxyType(dict(d))
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A structural model specification (immutable).
+
+    Attributes
+    ----------
+    name, description
+        Identification.
+    ratios
+        ``"log"`` (eq. 19, the paper's empirical form; default) or ``"level"`` (eq. 18).
+    errors
+        ``"normal"`` or ``"student_t"``.
+    rta_regime
+        True: eq. (14) inside RTAs (no 1/eps and DVA terms, own eps_tilde/lambda_tilde);
+        False ("pooled"): eq. (11) for every observation.
+    lower
+        Left-censoring bound (pp) or None.
+    effects
+        Panel columns whose levels get partially pooled (non-centred) effects; the first
+        has mean ``mu``, the others mean 0.
+    priors
+        Full prior table (defaults merged with the file and any overrides). Keys: the
+        structural parameters, ``sigma``, ``nu``, ``mu``, ``tau_<effect>``, ``sd_<param>``.
+    hierarchy
+        ``parameter -> grouping column`` for parameters that vary by group (log-normal
+        shrinkage around the population value).
+    """
+
+    name: str
+    description: str = ""
+    ratios: str = "log"
+    errors: str = "normal"
+    rta_regime: bool = True
+    lower: float | None = 0.0
+    effects: tuple[str, ...] = ("imp_ind_year", "exp_ind_year")
+    priors: Mapping[str, PriorTuple] = field(default_factory=lambda: _freeze({}))
+    hierarchy: Mapping[str, str] = field(default_factory=lambda: _freeze({}))
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def structural(self) -> tuple[str, ...]:
+        """Structural parameters present in this model."""
+        return tuple(p for p in STRUCTURAL if self.rta_regime or p not in RTA_ONLY)
+
+    @property
+    def scalar_params(self) -> tuple[str, ...]:
+        """Every sampled scalar parameter (population values), in report order."""
+        out = [*self.structural, "sigma"]
+        if self.errors == "student_t":
+            out.append("nu")
+        out.append("mu")
+        out += [f"tau_{e}" for e in self.effects]
+        out += [f"sd_{p}" for p in self.hierarchy]
+        return tuple(out)
+
+    def with_priors(self, overrides: Mapping[str, Any] | None) -> ModelSpec:
+        """Return a copy with some priors replaced (validated; unknown names raise)."""
+        if not overrides:
+            return self
+        known = set(self.scalar_params)
+        bad = sorted(set(overrides) - known)
+        if bad:
+            raise SpecError(
+                f"priors: unknown parameter(s) {bad} for model '{self.name}'; known: {sorted(known)}"
+            )
+        new = dict(self.priors)
+        for k, v in overrides.items():
+            new[k] = check_prior(k, v)
+        return replace(self, priors=_freeze(new))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-dict form (JSON/TOML friendly)."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "ratios": self.ratios,
+            "errors": self.errors,
+            "rta_regime": self.rta_regime,
+            "lower": "none" if self.lower is None else self.lower,
+            "effects": list(self.effects),
+            "priors": {k: list(v) for k, v in self.priors.items()},
+            "hierarchy": dict(self.hierarchy),
+        }
+
+    def to_json(self) -> str:
+        """JSON string of :meth:`to_dict` (stored in fitted InferenceData attrs)."""
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    def to_toml(self) -> str:
+        """TOML text that :func:`load_model` reads back to an equal spec."""
+        d = self.to_dict()
+        lines = []
+        for k in ("name", "description", "ratios", "errors", "rta_regime", "lower", "effects"):
+            lines.append(f"{k} = {_toml_value(d[k])}")
+        lines.append("\n[priors]")
+        lines += [f"{k} = {_toml_value(v)}" for k, v in d["priors"].items()]
+        if d["hierarchy"]:
+            lines.append("\n[hierarchy]")
+            lines += [f"{k} = {_toml_value(v)}" for k, v in d["hierarchy"].items()]
+        return "\n".join(lines) + "\n"
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(float(v))
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise TypeError(f"cannot write {v!r} to TOML")  # pragma: no cover
+
+
+def spec_from_dict(d: Mapping[str, Any], *, source: str = "<dict>") -> ModelSpec:
+    """Validate a parsed model file and build a :class:`ModelSpec`.
+
+    Raises
+    ------
+    SpecError
+        Naming the bad key (unknown key, bad value, unknown prior, bad hierarchy).
+    """
+    bad = sorted(set(d) - _KEYS)
+    if bad:
+        raise SpecError(f"{source}: unknown key(s) {bad}; allowed: {sorted(_KEYS)}")
+    if "name" not in d:
+        raise SpecError(f"{source}: missing key 'name'")
+    ratios = d.get("ratios", "log")
+    if ratios not in ("log", "level"):
+        raise SpecError(f"{source}: key 'ratios' must be 'log' or 'level', got {ratios!r}")
+    errors = d.get("errors", "normal")
+    if errors not in ("normal", "student_t"):
+        raise SpecError(f"{source}: key 'errors' must be 'normal' or 'student_t', got {errors!r}")
+    rta_regime = d.get("rta_regime", True)
+    if not isinstance(rta_regime, bool):
+        raise SpecError(f"{source}: key 'rta_regime' must be true/false, got {rta_regime!r}")
+    lower = d.get("lower", 0.0)
+    if isinstance(lower, str) and lower.lower() == "none":
+        lower = None
+    elif not isinstance(lower, (int, float)) or isinstance(lower, bool):
+        raise SpecError(f"{source}: key 'lower' must be a number or \"none\", got {lower!r}")
+    effects = d.get("effects", ["imp_ind_year", "exp_ind_year"])
+    if not isinstance(effects, (list, tuple)) or not all(isinstance(e, str) for e in effects):
+        raise SpecError(
+            f"{source}: key 'effects' must be a list of panel column names, got {effects!r}"
+        )
+    if len(set(effects)) != len(effects):
+        raise SpecError(f"{source}: key 'effects' has duplicates: {effects!r}")
+    hierarchy = dict(d.get("hierarchy", {}) or {})
+    spec = ModelSpec(
+        name=str(d["name"]),
+        description=str(d.get("description", "")),
+        ratios=ratios,
+        errors=errors,
+        rta_regime=rta_regime,
+        lower=None if lower is None else float(lower),
+        effects=tuple(effects),
+        hierarchy=_freeze(hierarchy),
+    )
+    structural = set(spec.structural)
+    for p, col in hierarchy.items():
+        if p not in structural:
+            raise SpecError(
+                f"{source}: [hierarchy] key '{p}' is not a structural parameter of this model; "
+                f"known: {sorted(structural)}"
+            )
+        if not isinstance(col, str):
+            raise SpecError(f"{source}: [hierarchy] '{p}' must name a panel column, got {col!r}")
+    # full prior table: defaults, then the file
+    priors: dict[str, PriorTuple] = {}
+    for name in spec.scalar_params:
+        if name.startswith("tau_"):
+            base = DEFAULT_PRIORS["tau"]
+        elif name.startswith("sd_"):
+            base = DEFAULT_PRIORS["sd"]
+        else:
+            base = DEFAULT_PRIORS[name]
+        priors[name] = base
+    file_priors = dict(d.get("priors", {}) or {})
+    unknown = sorted(set(file_priors) - set(priors))
+    if unknown:
+        raise SpecError(
+            f"{source}: [priors] unknown parameter(s) {unknown}; known: {sorted(priors)}"
+        )
+    for k, v in file_priors.items():
+        priors[k] = check_prior(k, v)
+    for p in hierarchy:
+        if priors[p][0] not in POSITIVE_FAMILIES:
+            raise SpecError(
+                f"{source}: [hierarchy] '{p}' needs a positive prior family {sorted(POSITIVE_FAMILIES)} "
+                f"(heterogeneity is log-normal), got '{priors[p][0]}'"
+            )
+    return replace(spec, priors=_freeze(priors))
+
+
+def available_models() -> list[str]:
+    """Names of the bundled models (files ``models/*.toml``)."""
+    return sorted(p.stem for p in models_dir().glob("*.toml"))
+
+
+def load_model(name_or_path: str | Path = "bbj") -> ModelSpec:
+    """Load a bundled model by name (``"bbj"``, ``"bbj_level"``...) or a TOML file by path.
+
+    Raises
+    ------
+    SpecError
+        Unknown name (listing the available models), unreadable TOML or a bad key.
+    """
+    if isinstance(name_or_path, ModelSpec):
+        return name_or_path
+    s = str(name_or_path)
+    path = Path(s)
+    if not (path.suffix == ".toml" and path.exists()):
+        path = models_dir() / f"{s}.toml"
+        if not path.exists():
+            raise SpecError(
+                f"unknown model {s!r}; available: {', '.join(available_models())} (or a path to a .toml file)"
+            )
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: invalid TOML: {exc}") from exc
+    return spec_from_dict(data, source=str(path))
+
+
+def spec_from_json(text: str) -> ModelSpec:
+    """Rebuild a spec from :meth:`ModelSpec.to_json` (used by :func:`load_fit`)."""
+    return spec_from_dict(json.loads(text), source="<stored spec>")

@@ -1,0 +1,237 @@
+"""End-to-end NumPyro fit on a small synthetic panel: InferenceData, I/O, predictions,
+recovery, and the PyMC front end."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+import structest
+from structest.errors import SpecError
+from structest.structural import (
+    contraction,
+    fit,
+    load_fit,
+    predict_applied,
+    predict_tstar,
+    save_fit,
+    summarize,
+)
+from structest.structural.design import build_design
+from structest.structural.spec import load_model
+
+ECON = ("USA", "CHN", "DEU", "JPN", "BRA", "IND")
+INDS = ("c3", "c4", "c5", "c6")
+GS = ("g_IP", "g_FVA", "g_DVA", "g_IP_rta", "g_FVA_rta")
+
+
+def small(seed: int):
+    return structest.simulate(seed=seed, economies=ECON, industries=INDS, years=(1995, 2005))
+
+
+def quiet_fit(panel, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fit(panel, progress_bar=False, **kw)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    panel, truth = small(2)
+    idata = quiet_fit(panel, chains=2, draws=300, tune=300, seed=0, n_prior=500)
+    return panel, truth, idata
+
+
+def test_inferencedata_layout(fitted) -> None:
+    panel, _, idata = fitted
+    for g in (
+        "posterior",
+        "prior",
+        "sample_stats",
+        "log_likelihood",
+        "observed_data",
+        "constant_data",
+    ):
+        assert g in idata.groups()
+    ll = idata.log_likelihood["tariff"]
+    assert ll.dims == ("chain", "draw", "obs") and ll.sizes["obs"] == len(panel)
+    for c in ("importer", "exporter", "industry", "year"):
+        np.testing.assert_array_equal(ll[c].values, panel.df[c].to_numpy().astype(ll[c].dtype))
+    assert idata.posterior["fe_imp_ind_year"].dims[2] == "imp_ind_year"
+    for v in (*GS, "intercept", "ratio_g_fva_g_ip", "sigma", "eps", "delta_star"):
+        assert idata.posterior[v].dims == ("chain", "draw")
+    assert not any(v.startswith("z_") for v in idata.posterior.data_vars)
+    attrs = idata.posterior.attrs
+    assert '"name": "bbj"' in attrs["model_spec"] and "simulate(seed=2)" in attrs["panel_source"]
+    assert set(idata.constant_data.data_vars) >= {"mfn", "rta", "x_ip", "x_fva", "x_dva"}
+    assert np.isfinite(ll.values).all()
+
+
+def test_save_load_roundtrip(fitted, tmp_path) -> None:
+    _, _, idata = fitted
+    path = save_fit(idata, tmp_path / "fit.nc")
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    back = load_fit(path)
+    np.testing.assert_allclose(back.posterior["g_IP"].values, idata.posterior["g_IP"].values)
+    assert back.posterior.attrs["model_spec"] == idata.posterior.attrs["model_spec"]
+
+
+def test_predictions(fitted) -> None:
+    panel, _, idata = fitted
+    ts = predict_tstar(idata, panel)
+    assert ts.dims == ("chain", "draw", "obs") and ts.shape[2] == len(panel)
+    # equals the posterior's own regression part + effects for one draw, recomputed by hand
+    post = idata.posterior.isel(chain=0, draw=5)
+    d = panel.df
+    out = np.where(
+        d["rta"] == 1,
+        post["g_IP_rta"].item() * d["log_ip_ratio"] + post["g_FVA_rta"].item() * d["log_fva_ratio"],
+        post["intercept"].item()
+        + post["g_IP"].item() * d["log_ip_ratio"]
+        + post["g_FVA"].item() * d["log_fva_ratio"]
+        + post["g_DVA"].item() * d["log_dva_ratio"],
+    )
+    out = out + post["fe_imp_ind_year"].sel(imp_ind_year=d["imp_ind_year"].to_numpy()).values
+    out = out + post["fe_exp_ind_year"].sel(exp_ind_year=d["exp_ind_year"].to_numpy()).values
+    np.testing.assert_allclose(ts.isel(chain=0, draw=5).values, out, rtol=1e-10)
+    # counterfactual: doubling DVA lowers t* outside RTAs by g_DVA * log 2 (g_DVA < 0 -> higher)
+    df2 = panel.df[list(panel.df.columns[:20])].copy()
+    df2["dva"] = df2["dva"] * 2
+    p2 = structest.Panel.from_frame(df2)
+    diff = (predict_tstar(idata, p2) - ts).isel(chain=0, draw=5).values
+    g_dva = post["g_DVA"].item()
+    np.testing.assert_allclose(diff[d["rta"].to_numpy() == 0], g_dva * np.log(2), rtol=1e-8)
+    ap = predict_applied(idata, panel, seed=1)
+    assert (ap.values <= panel.df["mfn"].to_numpy() + 1e-12).all() and (ap.values >= 0).all()
+    nonoise = predict_applied(idata, panel, noise=False)
+    np.testing.assert_allclose(
+        nonoise.values, np.minimum(np.maximum(ts.values, 0), d["mfn"].to_numpy())
+    )
+
+
+def test_predict_unknown_labels(fitted) -> None:
+    panel, _, idata = fitted
+    other, _ = structest.simulate(
+        seed=3, economies=("USA", "KOR", "MEX"), industries=INDS, years=(1995, 2005)
+    )
+    with pytest.raises(SpecError, match="not in the fitted model"):
+        predict_tstar(idata, other)
+
+
+def test_summary_and_contraction(fitted) -> None:
+    _, _, idata = fitted
+    s = summarize(idata)
+    assert {"mean", "sd", "5%", "95%", "r_hat", "ess_bulk"} <= set(s.columns)
+    c = contraction(idata)
+    assert {"prior_sd", "posterior_sd", "contraction"} <= set(c.columns)
+    assert (c.loc[list(GS), "contraction"] > 0.9).all()  # the data dominate the g's
+    assert c.loc["delta_star", "contraction"] < 0.9  # delta_star vs eps_r_home: prior split
+
+
+@pytest.mark.parametrize("seed", [2, 7])
+def test_recovery_truth_in_interval(seed, fitted) -> None:
+    """Truth inside the central 99% interval (not 90%: with 2 seeds x 7 quantities a 90%
+    interval would miss at least once ~2/3 of the time; 99% keeps the test non-flaky while
+    still failing for a biased model). g_IP and g_FVA are separated only by between-cell
+    variation (see structest.structural docs), so very small worlds are prior-sensitive; the
+    second seed uses the coverage study's larger design. Nominal 90% coverage is checked in
+    benchmarks/coverage_study.py."""
+    if seed == 2:
+        _, truth, idata = fitted
+    else:  # the coverage study's design: 8 economies x 6 industries (96 cells)
+        panel, truth = structest.simulate(
+            seed=seed,
+            economies=(*ECON, "KOR", "MEX"),
+            industries=(*INDS, "c9", "c12"),
+            years=(1995, 2005),
+        )
+        idata = quiet_fit(panel, chains=2, draws=300, tune=300, seed=1, n_prior=0)
+    for p in (*GS, "sigma", "ratio_g_fva_g_ip"):
+        v = idata.posterior[p].values.reshape(-1)
+        lo, hi = np.quantile(v, [0.005, 0.995])
+        assert lo <= truth[p] <= hi, (p, lo, truth[p], hi)
+    assert int(idata.sample_stats["diverging"].sum()) <= 5
+
+
+def test_pymc_and_numpyro_log_densities_agree() -> None:
+    """Both front ends define the same joint density (constrained values, no Jacobian)."""
+    import jax
+    from numpyro.infer import Predictive
+    from numpyro.infer.util import log_density
+
+    from structest.structural.numpyro_model import model
+    from structest.structural.pymc_model import build_pymc_model
+
+    panel, _ = small(4)
+    for name in ("bbj_t", "bbj_hier"):
+        spec = load_model(name)
+        d = build_design(panel, spec)
+        sizes = {e: len(v) for e, v in d.levels.items()}
+        gs = {p: len(v) for p, v in d.groups.items()}
+        args = (d.arrays, spec, sizes, gs, True)
+        draw = Predictive(model, num_samples=1)(
+            jax.random.PRNGKey(0), d.arrays, spec, sizes, gs, False
+        )
+        m = build_pymc_model(d, spec)
+        point = {v.name: np.asarray(draw[v.name][0]) for v in m.free_RVs}
+        lp_np, _ = log_density(model, args, {}, {k: draw[k][0] for k in point})
+        values = {}
+        for v in m.free_RVs:
+            tr = m.rvs_to_transforms.get(v)
+            x = point[v.name]
+            values[m.rvs_to_values[v].name] = (
+                x if tr is None else tr.forward(x, *v.owner.inputs).eval()
+            )
+        lp_pm = m.compile_logp(jacobian=False)(values)
+        # PyMC logp of transformed values without jacobian = log prior + potential
+        assert float(lp_pm) == pytest.approx(float(lp_np), rel=1e-9), name
+
+
+@pytest.mark.slow
+def test_pymc_front_end_same_posterior() -> None:
+    """Posterior means of the g's from PyMC NUTS (same JAX likelihood) and NumPyro agree
+    within 4 Monte Carlo standard errors of the difference (~70 s)."""
+    import arviz as az
+
+    panel, _ = small(5)
+    a = quiet_fit(panel, chains=2, draws=400, tune=400, seed=0, n_prior=0)
+    b = quiet_fit(panel, chains=2, draws=400, tune=400, seed=0, n_prior=0, backend="pymc")
+    for g in GS:
+        ma, mb = float(a.posterior[g].mean()), float(b.posterior[g].mean())
+        se = np.hypot(float(az.mcse(a, var_names=[g])[g]), float(az.mcse(b, var_names=[g])[g]))
+        assert abs(ma - mb) < 4 * se + 1e-9, (g, ma, mb, se)
+
+
+def test_cli_fit(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from structest.cli import app
+
+    panel, _ = small(6)
+    csv = tmp_path / "p.csv"
+    panel.df[list(panel.df.columns[:20])].to_csv(csv, index=False)
+    out = tmp_path / "fit.nc"
+    env = {**os.environ, "CI": "1"}
+    res = CliRunner().invoke(
+        app,
+        [
+            "fit",
+            "--out",
+            str(out),
+            "--data",
+            str(csv),
+            "--chains",
+            "1",
+            "--draws",
+            "100",
+            "--tune",
+            "100",
+        ],
+        env=env,
+    )
+    assert res.exit_code == 0, res.output
+    assert out.exists() and "g_DVA" in res.output and "divergences" in res.output
+    assert load_fit(out).posterior.sizes["draw"] == 100

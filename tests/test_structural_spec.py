@@ -1,0 +1,60 @@
+"""Model specs as data: loading, validation, prior overrides, round trips."""
+
+from __future__ import annotations
+
+import pytest
+
+from structest.errors import SpecError
+from structest.structural.spec import available_models, load_model, spec_from_dict, spec_from_json
+
+BUNDLED = ("bbj", "bbj_level", "bbj_t", "pooled", "bbj_hier", "bbj_eq19")
+
+
+def test_bundled_models_load() -> None:
+    assert set(BUNDLED) <= set(available_models())
+    for name in BUNDLED:
+        spec = load_model(name)
+        assert spec.name == name
+        assert set(spec.scalar_params) == set(spec.priors)
+    assert load_model("bbj").ratios == "log" and load_model("bbj_level").ratios == "level"
+    assert load_model("bbj_t").errors == "student_t" and "nu" in load_model("bbj_t").priors
+    assert "eps_tilde" not in load_model("pooled").priors
+    assert dict(load_model("bbj_hier").hierarchy) == {"eps_r_abroad": "industry", "eps": "importer"}
+
+
+def test_unknown_model_lists_available() -> None:
+    with pytest.raises(SpecError, match="bbj_level"):
+        load_model("no_such_model")
+
+
+def test_prior_override_and_errors() -> None:
+    spec = load_model("bbj").with_priors({"eps": ("lognormal", 2.3, 0.5)})
+    assert spec.priors["eps"] == ("lognormal", 2.3, 0.5)
+    with pytest.raises(SpecError, match="epsilon"):
+        load_model("bbj").with_priors({"epsilon": ("lognormal", 2.3, 0.5)})
+    with pytest.raises(SpecError, match="'eps'.*unknown family"):
+        load_model("bbj").with_priors({"eps": ("cauchy", 0, 1)})
+    with pytest.raises(SpecError, match="'sigma'"):
+        load_model("bbj").with_priors({"sigma": ("halfnormal", -1.0)})
+
+
+def test_bad_keys_named() -> None:
+    with pytest.raises(SpecError, match="ratio"):
+        spec_from_dict({"name": "x", "ratio": "log"})
+    with pytest.raises(SpecError, match="'errors'"):
+        spec_from_dict({"name": "x", "errors": "cauchy"})
+    with pytest.raises(SpecError, match=r"\[hierarchy\] key 'foo'"):
+        spec_from_dict({"name": "x", "hierarchy": {"foo": "industry"}})
+    with pytest.raises(SpecError, match="positive prior family"):
+        spec_from_dict({"name": "x", "hierarchy": {"delta_star": "industry"}})
+
+
+def test_roundtrip_toml_and_json(tmp_path) -> None:
+    spec = load_model("bbj_hier").with_priors({"delta": ("lognormal", -2.0, 0.7)})
+    path = tmp_path / "m.toml"
+    path.write_text(spec.to_toml())
+    assert load_model(path) == spec
+    assert spec_from_json(spec.to_json()) == spec
+    none_lower = spec_from_dict({"name": "x", "lower": "none"})
+    assert none_lower.lower is None
+    assert spec_from_json(none_lower.to_json()).lower is None
