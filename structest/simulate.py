@@ -23,8 +23,10 @@ median MFN tariff about 8 %; log DVA spread of about 5 log points (p5-p95) withi
 importer-industry-year; correlation of log DVA with log imports about 0.75; FVA grows
 by about 0.5 log points over 1995-2009.
 
-The MFN rate of each importer-industry-year is set from the cell's noise-free part (never
-from the errors), so censoring points are exogenous, as the likelihood assumes.
+MFN rates of importer-industry-years are drawn independently of the effects and errors
+(log-normal around ``mfn_median``), as the likelihood (conditional on MFN, with effects
+independent of it) assumes; the mean ``mu_imp`` of the importer-industry-year effects is
+then set so that the expected share of observations below MFN equals ``pref_share``.
 """
 
 from __future__ import annotations
@@ -52,10 +54,10 @@ DEFAULTS: dict[str, Any] = {
     "eps_tilde": 5.0,  # trade elasticity under reciprocity
     "lambda_tilde": 0.5,
     # noise and fixed effects
-    "sigma": 2.0,  # s.d. of the tariff shock (pp)
+    "sigma": 1.5,  # s.d. of the tariff shock (pp)
     "nu": None,  # Student-t degrees of freedom (None: Normal errors)
-    "tau_imp": 3.0,  # s.d. of importer-industry-year effects
-    "tau_exp": 1.5,  # s.d. of exporter-industry-year effects
+    "tau_imp": 1.0,  # s.d. of importer-industry-year effects
+    "tau_exp": 1.0,  # s.d. of exporter-industry-year effects
     # design
     "economies": ECONOMIES,
     "industries": INDUSTRIES,
@@ -63,9 +65,10 @@ DEFAULTS: dict[str, Any] = {
     "n_products": 1,  # >1 splits each cell into HS6-like products (for scale benchmarks)
     "ratios": "log",
     "lower": 0.0,  # left-censoring bound (None: none)
-    "pref_share": 0.28,  # share of non-RTA observations below MFN (RTAs add more)
+    "pref_share": 0.3,  # expected share of observations below MFN
     "mfn_median": 8.0,
-    "rta_pair_share": 0.12,
+    "mfn_spread": 0.3,  # s.d. of log MFN across importer-industry-years
+    "rta_pair_share": 0.08,
     "fva_growth": 0.5,  # log-point growth of FVA shares over the whole period
 }
 
@@ -211,15 +214,12 @@ def simulate(seed: int = 0, **overrides: Any) -> tuple[Panel, dict[str, Any]]:
     b = rng.normal(0.0, p["tau_exp"], (n_e, n_x, n_t))[jj, xx, tt]
     cell = (ii * n_x + xx) * n_t + tt
     noise_free = struct + b
-    # cell quantile of the noise-free part at the preference share (exogenous MFN)
-    frame = pd.DataFrame({"cell": cell, "v": noise_free})
-    q = frame.groupby("cell")["v"].quantile(p["pref_share"])
-    q_obs = q.reindex(cell).to_numpy()
-    mu_imp = float(p["mfn_median"] - np.median(q.to_numpy()))
-    a_cell = mu_imp + p["tau_imp"] * rng.normal(0.0, 1.0, n_e * n_x * n_t)
-    mfn_cell_shift = rng.normal(0.0, 0.5, n_e * n_x * n_t)
-    a = a_cell[cell]
-    mfn = np.maximum(a + q_obs + mfn_cell_shift[cell], 0.0)
+    # MFN rates are exogenous: drawn independently of the effects and the errors, so the
+    # model's likelihood (conditional on MFN) with independent effects is exactly right.
+    n_cells = n_e * n_x * n_t
+    mfn = (p["mfn_median"] * np.exp(p["mfn_spread"] * rng.normal(0.0, 1.0, n_cells)))[cell]
+    mu_imp = _calibrate_mu(noise_free, mfn, p)
+    a = (mu_imp + p["tau_imp"] * rng.normal(0.0, 1.0, n_cells))[cell]
     if p["nu"] is None:
         e = rng.normal(0.0, p["sigma"], n)
     else:
@@ -292,6 +292,20 @@ def simulate(seed: int = 0, **overrides: Any) -> tuple[Panel, dict[str, Any]]:
         meta={"source": f"simulate(seed={seed})", "truth": truth},
     )
     return panel, truth
+
+
+def _calibrate_mu(noise_free: np.ndarray, mfn: np.ndarray, p: dict[str, Any]) -> float:
+    """Mean effect at which E[share of t* below MFN] = pref_share (Normal approximation)."""
+    from scipy.optimize import brentq
+
+    scale = float(np.hypot(p["tau_imp"], p["sigma"]))
+    gap = mfn - noise_free
+
+    def excess(mu: float) -> float:
+        return float(stats.norm.cdf((gap - mu) / scale).mean() - p["pref_share"])
+
+    lo, hi = float(gap.min() - 10 * scale), float(gap.max() + 10 * scale)
+    return float(brentq(excess, lo, hi, xtol=1e-10))
 
 
 def _split_products(
