@@ -15,9 +15,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .errors import PanelError, SpecError, StructestError
-from .panel import Panel
-from .simulate import simulate  # eager: the function must shadow its module's name
+from ._hostdevices import configure as _configure_host_devices
+
+_configure_host_devices()  # before anything imports JAX: one CPU device per core
+
+from .errors import PanelError, SpecError, StructestError  # noqa: E402
+from .panel import Panel  # noqa: E402
+from .simulate import simulate  # noqa: E402  # eager: the function must shadow its module's name
 
 __version__ = "0.1.0"
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+import structest  # noqa: F401  (first: exposes one XLA CPU device per core before JAX loads)
+
 RAW = Path(
     os.environ.get(
         "STRUCTEST_RAW", Path(__file__).resolve().parents[1].parent / "shared" / "data" / "raw"
