@@ -102,3 +102,20 @@ GSP_RECEIVING: frozenset[str] = frozenset(
 OTHER_CODES: frozenset[str] = frozenset({"ARG", "CHL", "NZL", "NOR", "ZAF", "ROW", *EU27})
 
 KNOWN_ECONOMIES: frozenset[str] = frozenset(ECONOMIES) | OTHER_CODES
+
+#: Structural parameters of the optimal tariff, eq. (11)/(14), in reporting order:
+#: elasticities, pass-throughs, political weights, then the reciprocal (RTA) elasticities.
+STRUCTURAL_PARAMS: tuple[str, ...] = (
+    "eps",
+    "lambda_abs",
+    "eps_r_home",
+    "eps_r_abroad",
+    "delta",
+    "delta_star",
+    "delta_dstar",
+    "eps_tilde",
+    "lambda_tilde",
+)
+
+#: Economies of the paper without tariff data in Caliendo-Parro.
+NO_TARIFF_DATA: frozenset[str] = frozenset({"RUS", "TWN"})

@@ -37,7 +37,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .codes import ECONOMIES, GSP_GRANTING, GSP_RECEIVING, INDUSTRIES, KNOWN_ECONOMIES
+from .codes import (
+    ECONOMIES,
+    GSP_GRANTING,
+    GSP_RECEIVING,
+    INDUSTRIES,
+    KNOWN_ECONOMIES,
+    STRUCTURAL_PARAMS,
+)
 from .errors import StructestError
 from .panel import Panel
 
@@ -264,15 +271,7 @@ def simulate(seed: int = 0, **overrides: Any) -> tuple[Panel, dict[str, Any]]:
     truth: dict[str, Any] = {
         k: p[k]
         for k in (
-            "eps",
-            "lambda_abs",
-            "eps_r_home",
-            "eps_r_abroad",
-            "delta",
-            "delta_star",
-            "delta_dstar",
-            "eps_tilde",
-            "lambda_tilde",
+            *STRUCTURAL_PARAMS,
             "sigma",
             "nu",
             "tau_imp",

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..atomic import atomic_write_bytes
 from ..codes import INDUSTRIES, SERVICES, WIOD_INDUSTRIES
 from ..errors import StructestError
 from . import institutions as inst
@@ -51,12 +52,6 @@ class BuildReport:
     censored_share: float = 0.0
     mfn_sensitivity: list[dict[str, Any]] = field(default_factory=list)
     coverage: dict[str, dict[str, int]] = field(default_factory=dict)
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def build_va(raw: Path) -> tuple[dict[int, Any], dict[str, float]]:
@@ -189,7 +184,7 @@ def build(
     wiod, report.identity_max_error = build_va(raw)
     va = np.stack([wiod[y].va for y in WIOD_YEARS])
     buf = _npz_bytes(va)
-    _atomic_write_bytes(out / "va_contents.npz", buf)
+    atomic_write_bytes(out / "va_contents.npz", buf)
 
     say("reading Caliendo-Parro tariffs and CEPII ...")
     data = data_dir() if (data_dir() / "concordance_cp_wiod.csv").exists() else out
@@ -241,18 +236,18 @@ def build(
         for imp in tf.TARIFF_ECONOMIES
     }
     table = df.to_parquet(index=False, compression="zstd")
-    _atomic_write_bytes(out / "panel.parquet", table)
+    atomic_write_bytes(out / "panel.parquet", table)
     meta = {
         **report.__dict__,
         "mfn_reference_partners": refs,
         "rel_tol": rel_tol,
         "abs_tol": abs_tol,
     }
-    _atomic_write_bytes(
+    atomic_write_bytes(
         out / "build_report.json",
         (json.dumps(meta, indent=1, sort_keys=True, default=str) + "\n").encode(),
     )
-    _atomic_write_bytes(
+    atomic_write_bytes(
         out / "build_report.md", _report_markdown(report, refs, rel_tol, abs_tol).encode()
     )
     say(

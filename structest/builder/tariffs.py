@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..codes import ECONOMIES, NO_TARIFF_DATA
 from ..errors import StructestError
 
 CP_COUNTRIES: tuple[str, ...] = tuple(
@@ -62,20 +63,7 @@ EU_MEMBERS_CP: dict[int, tuple[str, ...]] = {
     ),
 }
 #: Economies of the paper with tariff data (RUS and TWN are absent from Caliendo-Parro).
-TARIFF_ECONOMIES: tuple[str, ...] = (
-    "AUS",
-    "BRA",
-    "CAN",
-    "CHN",
-    "EUN",
-    "IND",
-    "IDN",
-    "JPN",
-    "KOR",
-    "MEX",
-    "TUR",
-    "USA",
-)
+TARIFF_ECONOMIES: tuple[str, ...] = tuple(e for e in ECONOMIES if e not in NO_TARIFF_DATA)
 #: High-income exporters eligible as MFN reference partners (never GSP recipients).
 HIGH_INCOME: tuple[str, ...] = (
     "AUS",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +10,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..atomic import atomic_write
 from ..errors import StructestError
 
 #: columns of :func:`summary_table` (quantity, statistic)
@@ -91,18 +90,7 @@ def format_summary(ds: xr.Dataset, by: str | None = None) -> str:
 
 def save_counterfactual(ds: xr.Dataset, path: str | Path) -> Path:
     """Write NetCDF atomically (temporary file in the same folder, then ``os.replace``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        ds.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf"))
 
 
 def load_counterfactual(path: str | Path) -> xr.Dataset:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..atomic import atomic_write
 from ..errors import SpecError, StructestError
 from ..panel import Panel
 from .design import Design, build_design
@@ -439,18 +439,7 @@ def fit_spec(idata: Any) -> ModelSpec:
 
 def save_fit(idata: Any, path: str | Path) -> Path:
     """Write NetCDF atomically (temporary file in the same directory, then ``os.replace``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        idata.to_netcdf(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, idata.to_netcdf)
 
 
 def load_fit(path: str | Path) -> Any:

@@ -27,22 +27,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from ..codes import STRUCTURAL_PARAMS
 from ..errors import SpecError
 from ..resources import models_dir
 from .priors import POSITIVE_FAMILIES, PriorTuple, check_prior
 
 #: Structural parameters of eq. (11)/(14) in the order they are reported.
-STRUCTURAL: tuple[str, ...] = (
-    "eps",
-    "lambda_abs",
-    "eps_r_home",
-    "eps_r_abroad",
-    "delta",
-    "delta_star",
-    "delta_dstar",
-    "eps_tilde",
-    "lambda_tilde",
-)
+STRUCTURAL: tuple[str, ...] = STRUCTURAL_PARAMS
 #: Parameters only present with an RTA regime.
 RTA_ONLY: tuple[str, ...] = ("eps_tilde", "lambda_tilde")
 
