@@ -19,9 +19,9 @@ def report(
     compare: list[Path] = typer.Option(
         [], "--compare", help="other fits of the same panel for PSIS-LOO (repeatable)"
     ),
-    chains: int = typer.Option(2, help="chains when fitting"),
-    draws: int = typer.Option(500, help="draws per chain when fitting"),
-    tune: int = typer.Option(500, help="warm-up per chain when fitting"),
+    chains: int = typer.Option(4, help="chains when fitting (as structest fit)"),
+    draws: int = typer.Option(1000, help="draws per chain when fitting"),
+    tune: int = typer.Option(1000, help="warm-up per chain when fitting"),
     seed: int = typer.Option(0, help="seed (fit and predictive draws)"),
     reduced: bool = typer.Option(
         True, "--reduced/--no-reduced", help="reduced-form columns in the table"

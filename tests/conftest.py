@@ -26,13 +26,9 @@ def raw_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def real_panel():
-    import structest
-
     return structest.load_panel()
 
 
 @pytest.fixture(scope="session")
 def sim():
-    import structest
-
     return structest.simulate(seed=0)
