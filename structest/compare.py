@@ -89,15 +89,6 @@ def _rf_value(res: Any, terms: tuple[str, ...]) -> tuple[float, float]:
     return est, float(np.sqrt(max(var, 0.0)))
 
 
-def _iv_frame(panel: Panel) -> pd.DataFrame:
-    df = panel.df.copy()
-    if "log_dva_services_ratio" in df.columns:
-        r = df["rta"].to_numpy(float)
-        df["log_dva_services_ratio_rta"] = r * df["log_dva_services_ratio"]
-        df["log_dva_services_ratio_nonrta"] = (1.0 - r) * df["log_dva_services_ratio"]
-    return df
-
-
 def coefficient_table(
     idata: Any,
     panel: Panel,
@@ -153,7 +144,7 @@ def coefficient_table(
                 f"coefficient_table: unknown estimator {est!r}; use {list(COLUMNS)}"
             )
         formula = f_iv if est in ("iv", "tobit_iv") else f_ols
-        data = _iv_frame(panel) if est in ("iv", "tobit_iv") else panel
+        data = panel
         try:
             res = fit_reduced_form(
                 data, formula, est, cluster=cluster, **(opts_tobit if "tobit" in est else {})

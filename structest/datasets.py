@@ -7,7 +7,6 @@ import json
 from functools import lru_cache
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
 from .errors import StructestError
@@ -72,12 +71,3 @@ def va_contents(year: int) -> xr.DataArray:
         name="va",
         attrs={"units": "USD millions", "year": int(year)},
     )
-
-
-def va_frame() -> pd.DataFrame:
-    """All years of :func:`va_contents` as a long frame (for inspection)."""
-    z = _va_archive()
-    frames = [
-        va_contents(int(yr)).to_dataframe().reset_index().assign(year=int(yr)) for yr in z["years"]
-    ]
-    return pd.concat(frames, ignore_index=True)

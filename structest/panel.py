@@ -196,7 +196,7 @@ def validate_frame(
     if "censored" in df.columns:
         flag = df["censored"].astype(bool)
         gap = df["mfn"].astype(float) - df["tariff"].astype(float)
-        bad = flag & (gap > max(tol, 1e-9) + 1e-9 * df["mfn"].astype(float)) & (gap > 0.5)
+        bad = flag & (gap > max(tol, 0.5))
         if bad.any():
             problems.append(
                 "column 'censored' is True but 'tariff' is more than 0.5 pp below 'mfn' in "
@@ -218,7 +218,7 @@ def add_derived_columns(df: pd.DataFrame) -> pd.DataFrame:
     ``log_dva_ratio``/``log_fva_ratio``/``log_ip_ratio``, instruments in logs
     (``log_dva_services``, ``log_dva_lag``, ``log_dva_services_ratio``), RTA/GSP interactions
     (``log_dva_rta``, ``log_dva_nonrta``, ``log_dva_gsp``, ``log_dva_nongsp``, and the same for the
-    ratios) and fixed-effect keys ``imp_ind_year``, ``exp_ind_year``, ``imp_ind``, ``imp_year``,
+    ratios and the services instrument) and fixed-effect keys ``imp_ind_year``, ``exp_ind_year``, ``imp_ind``, ``imp_year``,
     ``ind_year``, ``exp_ind``, ``exp_year``, ``pair``, ``imp_ind_year_decile``.
     """
     out = df.copy()
@@ -242,7 +242,10 @@ def add_derived_columns(df: pd.DataFrame) -> pd.DataFrame:
     if "dva_services" in out.columns:
         out["log_dva_services_ratio"] = out["log_dva_services"] - out["log_imports"]
     rta = out["rta"].to_numpy(dtype=float)
-    for base in ("log_dva", "log_dva_ratio", "log_fva_ratio", "log_ip_ratio"):
+    bases = ["log_dva", "log_dva_ratio", "log_fva_ratio", "log_ip_ratio"]
+    if "log_dva_services_ratio" in out.columns:
+        bases.append("log_dva_services_ratio")
+    for base in bases:
         out[f"{base}_rta"] = rta * out[base]
         out[f"{base}_nonrta"] = (1.0 - rta) * out[base]
     if "gsp" in out.columns:

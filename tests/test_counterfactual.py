@@ -19,7 +19,7 @@ import pytest
 import xarray as xr
 
 import structest
-from structest.codes import ECONOMIES, INDUSTRIES
+from structest.codes import ECONOMIES, INDUSTRIES, STRUCTURAL_PARAMS
 from structest.counterfactuals import (
     Scenario,
     cap,
@@ -38,17 +38,7 @@ from structest.structural.design import build_design
 from structest.structural.fit import assemble_idata, save_fit
 from structest.structural.spec import load_model
 
-STRUCT = (
-    "eps",
-    "lambda_abs",
-    "eps_r_home",
-    "eps_r_abroad",
-    "delta",
-    "delta_star",
-    "delta_dstar",
-    "eps_tilde",
-    "lambda_tilde",
-)
+STRUCT = STRUCTURAL_PARAMS
 
 
 def idata_at(panel, draws: list[dict[str, float]], model: str = "bbj", fe_seed: int = 0) -> Any:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from structest.codes import STRUCTURAL_PARAMS
 from structest.simulate import DEFAULTS
 from structest.simulate import implied_coefficients as sim_coefs
 from structest.structural.likelihood import (
@@ -22,20 +23,7 @@ from structest.structural.likelihood import (
     tstar,
 )
 
-TRUE = {
-    k: DEFAULTS[k]
-    for k in (
-        "eps",
-        "lambda_abs",
-        "eps_r_home",
-        "eps_r_abroad",
-        "delta",
-        "delta_star",
-        "delta_dstar",
-        "eps_tilde",
-        "lambda_tilde",
-    )
-}
+TRUE = {k: DEFAULTS[k] for k in STRUCTURAL_PARAMS}
 
 
 def _arrays(n: int = 8, seed: int = 0) -> dict[str, np.ndarray]:
