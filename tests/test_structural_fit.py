@@ -166,7 +166,7 @@ def test_pymc_and_numpyro_log_densities_agree() -> None:
     from structest.structural.pymc_model import build_pymc_model
 
     panel, _ = small(4)
-    for name in ("bbj_t", "bbj_hier"):
+    for name in ("bbj_t", "bbj_hier", "bbj_eq19"):
         spec = load_model(name)
         d = build_design(panel, spec)
         sizes = {e: len(v) for e, v in d.levels.items()}
@@ -188,6 +188,51 @@ def test_pymc_and_numpyro_log_densities_agree() -> None:
         lp_pm = m.compile_logp(jacobian=False)(values)
         # PyMC logp of transformed values without jacobian = log prior + potential
         assert float(lp_pm) == pytest.approx(float(lp_np), rel=1e-9), name
+
+
+@pytest.mark.parametrize("name", ["bbj", "bbj_hier"])
+def test_centred_effect_is_the_same_model(name) -> None:
+    """Sampling an effect through its cell means changes coordinates, not the model: at the
+    same parameters and effects, the joint density with m = fe + cell means s of the
+    structural part (and mu + mean(s) for mu) equals the non-centred one in
+    z = (fe - mu)/tau, less n log tau (the Jacobian of fe -> z)."""
+    from dataclasses import replace
+
+    import jax
+    import jax.numpy as jnp
+    from numpyro.infer import Predictive
+    from numpyro.infer.util import log_density
+
+    from structest.structural.numpyro_model import model
+
+    panel, _ = small(4)
+    centred = load_model(name)
+    e = centred.centred_effect
+    assert e == "imp_ind_year"
+    plain = replace(centred, centred_effect=None)
+    d = build_design(panel, centred)
+    sizes = {k: len(v) for k, v in d.levels.items()}
+    gs = {p: len(v) for p, v in d.groups.items()}
+    draw = Predictive(model, num_samples=1)(
+        jax.random.PRNGKey(3), d.arrays, plain, sizes, gs, False
+    )
+    point = {k: v[0] for k, v in draw.items()}
+    fe = np.asarray(point[f"fe_{e}"])
+    params = {
+        p: point[f"{p}_group"] if p in centred.hierarchy else point[p] for p in centred.structural
+    }
+    fixed = np.asarray(structest.structural.likelihood.tstar_structural(params, d.arrays))
+    idx = d.arrays[f"idx_{e}"]
+    shift = np.array([fixed[idx == c].mean() for c in range(sizes[e])])
+    values_c = {k: v for k, v in point.items() if k != f"z_{e}"}
+    values_c[f"m_{e}"] = jnp.asarray(fe + shift)
+    # mu is carried by the mean level of the cell means (unit Jacobian)
+    del values_c["mu"]
+    values_c[f"m_{e}_mean"] = point["mu"] + shift.mean()
+    lp_plain, _ = log_density(model, (d.arrays, plain, sizes, gs, True), {}, point)
+    lp_centred, _ = log_density(model, (d.arrays, centred, sizes, gs, True), {}, values_c)
+    tau = float(point[f"tau_{e}"])
+    assert float(lp_centred) == pytest.approx(float(lp_plain) - sizes[e] * np.log(tau), rel=1e-10)
 
 
 @pytest.mark.slow

@@ -16,11 +16,13 @@ from structest.structural.likelihood import (
     LEFT,
     NONE,
     RIGHT,
+    cell_means,
     implied_coefficients,
     loglik,
     loglik_pointwise,
     t_logcdf,
     tstar,
+    tstar_structural,
 )
 
 TRUE = {k: DEFAULTS[k] for k in STRUCTURAL_PARAMS}
@@ -119,3 +121,44 @@ def test_jit_grad_finite_in_far_tails() -> None:
     assert np.isfinite(float(val))
     assert all(np.all(np.isfinite(np.asarray(v))) for v in jax.tree.leaves(grad))
     assert jnp.asarray(val).dtype == jnp.float64
+
+
+def _with_selections(a: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    kind = a["kind"]
+    sel = {
+        f"sel_{n}": np.flatnonzero(kind == k)
+        for n, k in (("exact", EXACT), ("right", RIGHT), ("left", LEFT))
+    }
+    return {**a, **sel}
+
+
+@pytest.mark.parametrize("errors", ["normal", "student_t"])
+def test_loglik_fast_path_matches_pointwise_sum(errors) -> None:
+    """The subset evaluation (sel_* arrays) gives the pointwise sum and its gradient."""
+    a = _arrays()
+    fast = _with_selections(a)
+    params = {**TRUE, "fe_cell": np.array([1.0, -2.0, 0.5]), "sigma": 2.5}
+    if errors == "student_t":
+        params["nu"] = 4.0
+    params = {k: jnp.asarray(v) for k, v in params.items()}
+    want = float(np.sum(np.asarray(loglik_pointwise(params, a))))
+    assert float(loglik(params, fast)) == pytest.approx(want, rel=1e-12)
+    g_slow = jax.grad(lambda p: jnp.sum(loglik_pointwise(p, a)))(params)
+    g_fast = jax.grad(lambda p: loglik(p, fast))(params)
+    for k in params:
+        np.testing.assert_allclose(
+            np.asarray(g_fast[k]), np.asarray(g_slow[k]), rtol=1e-9, atol=1e-12
+        )
+
+
+def test_cell_means_and_structural_part() -> None:
+    a = _arrays()
+    vals = np.arange(8.0) ** 2
+    got = np.asarray(cell_means(jnp.asarray(vals), a["idx_cell"], 3))
+    want = [vals[a["idx_cell"] == c].mean() for c in range(3)]
+    np.testing.assert_allclose(got, want, rtol=1e-14)
+    params = {**TRUE, "fe_cell": np.array([1.0, -2.0, 0.5])}
+    fe = params["fe_cell"][a["idx_cell"]]
+    np.testing.assert_allclose(
+        np.asarray(tstar_structural(params, a)) + fe, np.asarray(tstar(params, a)), rtol=1e-14
+    )

@@ -47,6 +47,10 @@ def test_bad_keys_named() -> None:
         spec_from_dict({"name": "x", "hierarchy": {"foo": "industry"}})
     with pytest.raises(SpecError, match="positive prior family"):
         spec_from_dict({"name": "x", "hierarchy": {"delta_star": "industry"}})
+    with pytest.raises(SpecError, match="'centred_effect' = 'pair' is not one of effects"):
+        spec_from_dict({"name": "x", "centred_effect": "pair"})
+    with pytest.raises(SpecError, match="'centred_effect' must be a string"):
+        spec_from_dict({"name": "x", "centred_effect": ["imp_ind_year"]})
 
 
 def test_roundtrip_toml_and_json(tmp_path) -> None:
@@ -55,6 +59,9 @@ def test_roundtrip_toml_and_json(tmp_path) -> None:
     path.write_text(spec.to_toml())
     assert load_model(path) == spec
     assert spec_from_json(spec.to_json()) == spec
+    assert spec.centred_effect == "imp_ind_year"
+    assert load_model("bbj_eq19").centred_effect is None
+    assert spec_from_dict({"name": "x"}).centred_effect is None
     none_lower = spec_from_dict({"name": "x", "lower": "none"})
     assert none_lower.lower is None
     assert spec_from_json(none_lower.to_json()).lower is None

@@ -28,8 +28,7 @@ def register(app: typer.Typer) -> None:
         target_accept: float = typer.Option(
             0.95,
             "--target-accept",
-            help="NUTS target acceptance; 0.99 removed the last divergences on the bundled "
-            "panel at about twice the time.",
+            help="NUTS target acceptance (higher: smaller steps, fewer divergences, slower).",
         ),
         backend: str = typer.Option("numpyro", "--backend", help="numpyro or pymc."),
         progress: bool = typer.Option(

@@ -118,6 +118,9 @@ def build_design(
         "mfn": mfn,
         "lower": lower,
         "kind": kind,
+        "sel_exact": np.flatnonzero(kind == EXACT),
+        "sel_right": np.flatnonzero(kind == RIGHT),
+        "sel_left": np.flatnonzero(kind == LEFT),
     }
     lev_out: dict[str, np.ndarray] = {}
     for e in spec.effects:

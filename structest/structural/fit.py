@@ -85,13 +85,14 @@ def fit(
         if there are more chains than devices; else sequential), or NumPyro's
         ``"parallel"``, ``"sequential"``, ``"vectorized"``. ``import structest`` exposes one
         XLA CPU device per core when JAX is not yet imported (see
-        :mod:`structest._hostdevices`): the default real-data fit takes 84 s in parallel
-        against 162 s sequentially on 2 cores.
+        :mod:`structest._hostdevices`): parallel chains about halve the wall time on
+        2 cores (see ``benchmarks/README.md``).
     backend
         ``"numpyro"`` or ``"pymc"`` (PyMC NUTS on the same JAX likelihood).
     target_accept
-        NUTS target acceptance probability. 0.95 by default: on the bundled panel it cut
-        divergences from 12-22 (0.85) to 9 for about 10 % more time.
+        NUTS target acceptance probability. 0.95 by default: with model ``bbj`` on the
+        bundled panel (4 x 1000 draws), no divergences for seeds 0-4 (see
+        ``benchmarks/README.md``).
     n_prior
         Number of prior draws stored in the ``prior`` group (for contraction).
 
@@ -137,12 +138,12 @@ def fit(
 def _nuts(spec: ModelSpec, target_accept: float) -> Any:
     from numpyro.infer import NUTS, init_to_median
 
-    from .numpyro_model import model
+    from .numpyro_model import model, sampled_scalars
 
     return NUTS(
         model,
         target_accept_prob=target_accept,
-        dense_mass=[tuple(spec.scalar_params)],
+        dense_mass=[sampled_scalars(spec)],
         init_strategy=init_to_median(num_samples=15),
     )
 
@@ -168,8 +169,8 @@ def _run_numpyro(
     n_dev = jax.local_device_count()
     if chain_method == "auto":
         # chains in parallel over the devices (structest exposes one XLA CPU device per core,
-        # see structest._hostdevices): 84 s vs 162 s sequential for the default real-data fit
-        # on 2 cores; batches of n_dev chains when there are more chains than devices
+        # see structest._hostdevices): about half the sequential wall time on 2 cores;
+        # batches of n_dev chains when there are more chains than devices
         method = "parallel" if n_dev >= 2 else "sequential"
     else:
         method = chain_method
@@ -193,7 +194,7 @@ def _run_numpyro(
             )
             mcmc.run(key, arrays, spec, sizes, gsizes, True, extra_fields=extra)
             for k, v in mcmc.get_samples(group_by_chain=True).items():
-                if not k.startswith("z_"):
+                if not k.startswith(("z_", "m_")):
                     samples.setdefault(k, []).append(np.asarray(v))
             for k, v in mcmc.get_extra_fields(group_by_chain=True).items():
                 stats.setdefault(k, []).append(np.asarray(v))

@@ -20,8 +20,11 @@ Two dicts go in:
     0 uncensored, 1 right-censored at MFN (``t* >= mfn``), 2 left-censored
     (``t* <= lower``), 3 uninformative (``mfn <= lower``); ``idx_<effect>``, ``grp_<param>``.
 
-Functions: :func:`implied_coefficients`, :func:`tstar`, :func:`loglik_pointwise`,
-:func:`loglik`.
+``sel_exact``, ``sel_right``, ``sel_left`` (int[k], optional): positions of the
+observations of each kind, for the fast path of :func:`loglik`.
+
+Functions: :func:`implied_coefficients`, :func:`tstar_structural`, :func:`tstar`,
+:func:`cell_means`, :func:`loglik_pointwise`, :func:`loglik`.
 """
 
 from __future__ import annotations
@@ -83,12 +86,11 @@ def implied_coefficients(params: Params, arrays: Arrays | None = None) -> dict[s
     return out
 
 
-def tstar(params: Params, arrays: Arrays) -> jax.Array:
-    """Latent politically optimal tariff without noise (pp), float[n].
+def tstar_structural(params: Params, arrays: Arrays) -> jax.Array:
+    """The structural part of the latent tariff (pp), float[n]: :func:`tstar` without effects.
 
     Outside RTAs (eq. 11/18-19): ``100/eps + g_IP x_ip + g_FVA x_fva + g_DVA x_dva``;
-    inside (eq. 14, ``arrays["rta"] == 1``): ``g_IP_rta x_ip + g_FVA_rta x_fva``; plus the
-    sum of the effects ``fe_<e>[idx_<e>]``.
+    inside (eq. 14, ``arrays["rta"] == 1``): ``g_IP_rta x_ip + g_FVA_rta x_fva``.
     """
     c = implied_coefficients(params, arrays)
     x_ip, x_fva, x_dva = arrays["x_ip"], arrays["x_fva"], arrays["x_dva"]
@@ -96,10 +98,30 @@ def tstar(params: Params, arrays: Arrays) -> jax.Array:
     if "g_IP_rta" in c:
         inside = c["g_IP_rta"] * x_ip + c["g_FVA_rta"] * x_fva
         out = jnp.where(arrays["rta"] > 0.5, inside, out)
+    return out
+
+
+def tstar(params: Params, arrays: Arrays) -> jax.Array:
+    """Latent politically optimal tariff without noise (pp), float[n].
+
+    :func:`tstar_structural` plus the sum of the effects ``fe_<e>[idx_<e>]``.
+    """
+    out = tstar_structural(params, arrays)
     for key in sorted(arrays):
         if key.startswith("idx_"):
             out = out + jnp.asarray(params["fe_" + key[4:]])[arrays[key]]
     return out
+
+
+def cell_means(values: jax.Array, idx: jax.Array, n_cells: int) -> jax.Array:
+    """Mean of ``values`` (float[n]) within each cell of ``idx`` (int[n] in ``0..n_cells-1``).
+
+    Every cell must hold at least one observation (true for the levels of
+    :func:`structest.structural.design.build_design`).
+    """
+    total = jax.ops.segment_sum(values, idx, num_segments=n_cells)
+    count = jax.ops.segment_sum(jnp.ones_like(values), idx, num_segments=n_cells)
+    return total / count
 
 
 @jax.custom_jvp
@@ -170,5 +192,25 @@ def loglik_pointwise(params: Params, arrays: Arrays) -> jax.Array:
 
 
 def loglik(params: Params, arrays: Arrays) -> jax.Array:
-    """Total log-likelihood (scalar): the sum of :func:`loglik_pointwise`."""
-    return jnp.sum(loglik_pointwise(params, arrays))
+    """Total log-likelihood (scalar): the sum of :func:`loglik_pointwise`.
+
+    When ``arrays`` holds the index arrays ``sel_exact``, ``sel_right`` and ``sel_left``
+    (positions of the observations of each kind, as :func:`build_design` writes them), each
+    term is evaluated only where it applies: the same sum, about 2.5 times faster to
+    differentiate than masking all observations with every term (``log_ndtr`` dominates).
+    """
+    if not all(f"sel_{k}" in arrays for k in ("exact", "right", "left")):
+        return jnp.sum(loglik_pointwise(params, arrays))
+    mu = tstar(params, arrays)
+    sigma = params["sigma"]
+    ex, rt, lf = arrays["sel_exact"], arrays["sel_right"], arrays["sel_left"]
+    z_obs = (arrays["tariff"][ex] - mu[ex]) / sigma
+    z_up = (mu[rt] - arrays["mfn"][rt]) / sigma
+    z_lo = (arrays["lower"][lf] - mu[lf]) / sigma
+    n_ex = ex.shape[0]
+    if "nu" in params:
+        nu = params["nu"]
+        exact = jnp.sum(_t_logpdf(z_obs, nu)) - n_ex * jnp.log(sigma)
+        return exact + jnp.sum(t_logcdf(z_up, nu)) + jnp.sum(t_logcdf(z_lo, nu))
+    exact = -0.5 * jnp.sum(z_obs * z_obs) - n_ex * (jnp.log(sigma) + 0.5 * jnp.log(2.0 * jnp.pi))
+    return exact + jnp.sum(log_ndtr(z_up)) + jnp.sum(log_ndtr(z_lo))

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from .design import Design
-from .likelihood import implied_coefficients, loglik
-from .numpyro_model import RATIO
+from .likelihood import cell_means, implied_coefficients, loglik, tstar_structural
+from .numpyro_model import RATIO, mu_site
 from .priors import pymc_dist
 from .spec import ModelSpec
 
@@ -36,6 +36,13 @@ def build_pymc_model(design: Design, spec: ModelSpec) -> Any:
     def structest_coefs(params: dict[str, Any]) -> Any:
         return implied_coefficients(params)
 
+    centred = spec.centred_effect
+
+    @wrap_jax
+    def structest_cell_shift(params: dict[str, Any]) -> Any:
+        idx = arrays[f"idx_{centred}"]
+        return cell_means(tstar_structural(params, arrays), idx, len(design.levels[centred]))
+
     pri = spec.priors
     with pm.Model() as m:
         pop: dict[str, Any] = {}
@@ -51,11 +58,25 @@ def build_pymc_model(design: Design, spec: ModelSpec) -> Any:
         params["sigma"] = pymc_dist("sigma", pri["sigma"])
         if spec.errors == "student_t":
             params["nu"] = pymc_dist("nu", pri["nu"])
-        mu = pymc_dist("mu", pri["mu"])
+        if centred is not None:
+            shift = structest_cell_shift({p: params[p] for p in spec.structural})
+        site = mu_site(spec)
+        if site == "mu":
+            mu = pymc_dist("mu", pri["mu"])
+        else:
+            level = pt.mean(shift)
+            _, loc0, scale0 = pri["mu"]
+            mu = pm.Deterministic("mu", pm.Normal(site, loc0 + level, scale0) - level)
         for k, e in enumerate(spec.effects):
             tau = pymc_dist(f"tau_{e}", pri[f"tau_{e}"])
-            z = pm.Normal(f"z_{e}", 0.0, 1.0, shape=len(design.levels[e]))
-            params[f"fe_{e}"] = pm.Deterministic(f"fe_{e}", (mu if k == 0 else 0.0) + tau * z)
+            loc = mu if k == 0 else 0.0
+            if e == centred:
+                m_e = pm.Normal(f"m_{e}", loc + shift, tau, shape=len(design.levels[e]))
+                fe = m_e - shift
+            else:
+                z = pm.Normal(f"z_{e}", 0.0, 1.0, shape=len(design.levels[e]))
+                fe = loc + tau * z
+            params[f"fe_{e}"] = pm.Deterministic(f"fe_{e}", fe)
         coefs = structest_coefs(pop)
         for name, val in coefs.items():
             pm.Deterministic(name, val)
@@ -90,7 +111,9 @@ def sample_pymc(
             compute_convergence_checks=False,
         )
     post = idata.posterior
-    samples = {k: np.asarray(post[k].values) for k in post.data_vars if not k.startswith("z_")}
+    samples = {
+        k: np.asarray(post[k].values) for k in post.data_vars if not k.startswith(("z_", "m_"))
+    }
     ss = idata.sample_stats
     stats = {
         "diverging": ss["diverging"].values.astype(bool),

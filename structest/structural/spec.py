@@ -11,6 +11,7 @@ A file has the keys::
     rta_regime = true         # false: one set of coefficients for all observations
     lower = 0.0               # left-censoring bound in pp; "none" for no lower bound
     effects = ["imp_ind_year", "exp_ind_year"]   # panel columns, partially pooled
+    centred_effect = "imp_ind_year"   # optional: sampled through its cell means (or "none")
     [priors]                  # any subset; missing ones take DEFAULT_PRIORS
     eps = ["lognormal", 1.6, 1.0]
     [hierarchy]               # optional: parameter -> grouping column
@@ -82,6 +83,7 @@ _KEYS = {
     "rta_regime",
     "lower",
     "effects",
+    "centred_effect",
     "priors",
     "hierarchy",
 }
@@ -109,8 +111,16 @@ class ModelSpec:
     lower
         Left-censoring bound (pp) or None.
     effects
-        Panel columns whose levels get partially pooled (non-centred) effects; the first
-        has mean ``mu``, the others mean 0.
+        Panel columns whose levels get partially pooled effects ``fe_<e> ~ Normal(loc,
+        tau_<e>)``; the first has ``loc = mu``, the others 0. Sampled non-centred
+        (``fe = loc + tau z``) except ``centred_effect``.
+    centred_effect
+        None, or one of ``effects`` sampled through its cell means: the site ``m_<e>`` is
+        ``fe_<e>`` plus the cell's mean of the structural part of t* and has the centred
+        prior ``Normal(loc + that mean, tau_<e>)``, i.e. the same model. The data pin the
+        cell means down, so the coefficients no longer trade off against hundreds of
+        effects: with ``imp_ind_year`` (FG and FVA are constant within its cells) this
+        removed the g_IP/g_FVA ridge that made NUTS diverge on the bundled panel.
     priors
         Full prior table (defaults merged with the file and any overrides). Keys: the
         structural parameters, ``sigma``, ``nu``, ``mu``, ``tau_<effect>``, ``sd_<param>``.
@@ -126,6 +136,7 @@ class ModelSpec:
     rta_regime: bool = True
     lower: float | None = 0.0
     effects: tuple[str, ...] = ("imp_ind_year", "exp_ind_year")
+    centred_effect: str | None = None
     priors: Mapping[str, PriorTuple] = field(default_factory=lambda: _freeze({}))
     hierarchy: Mapping[str, str] = field(default_factory=lambda: _freeze({}))
 
@@ -171,6 +182,7 @@ class ModelSpec:
             "rta_regime": self.rta_regime,
             "lower": "none" if self.lower is None else self.lower,
             "effects": list(self.effects),
+            "centred_effect": "none" if self.centred_effect is None else self.centred_effect,
             "priors": {k: list(v) for k, v in self.priors.items()},
             "hierarchy": dict(self.hierarchy),
         }
@@ -183,7 +195,8 @@ class ModelSpec:
         """TOML text that :func:`load_model` reads back to an equal spec."""
         d = self.to_dict()
         lines = []
-        for k in ("name", "description", "ratios", "errors", "rta_regime", "lower", "effects"):
+        keys = ("name", "description", "ratios", "errors", "rta_regime", "lower", "effects")
+        for k in (*keys, "centred_effect"):
             lines.append(f"{k} = {_toml_value(d[k])}")
         lines.append("\n[priors]")
         lines += [f"{k} = {_toml_value(v)}" for k, v in d["priors"].items()]
@@ -239,6 +252,15 @@ def spec_from_dict(d: Mapping[str, Any], *, source: str = "<dict>") -> ModelSpec
         )
     if len(set(effects)) != len(effects):
         raise SpecError(f"{source}: key 'effects' has duplicates: {effects!r}")
+    centred = d.get("centred_effect", "none")
+    if not isinstance(centred, str):
+        raise SpecError(f"{source}: key 'centred_effect' must be a string, got {centred!r}")
+    if centred.lower() == "none":
+        centred = None
+    elif centred not in effects:
+        raise SpecError(
+            f"{source}: key 'centred_effect' = {centred!r} is not one of effects {list(effects)}"
+        )
     hierarchy = dict(d.get("hierarchy", {}) or {})
     spec = ModelSpec(
         name=str(d["name"]),
@@ -248,6 +270,7 @@ def spec_from_dict(d: Mapping[str, Any], *, source: str = "<dict>") -> ModelSpec
         rta_regime=rta_regime,
         lower=None if lower is None else float(lower),
         effects=tuple(effects),
+        centred_effect=centred,
         hierarchy=_freeze(hierarchy),
     )
     structural = set(spec.structural)
