@@ -27,6 +27,18 @@ Of the nine structural parameters the data pin down only the combinations
 (see :func:`contraction`). With ``effects = ["imp_ind", "imp_year", "ind_year", ...]``
 (model ``bbj_eq19``) the ixt-level FG and FVA variation is no longer absorbed and
 identifies ``g_IP``, ``g_FVA`` separately from within-importer-industry changes over time.
+
+Sampling geometry
+-----------------
+Because only the between-cell variation separates ``g_IP`` from ``g_FVA``, non-centred
+importer-industry-year effects (``fe = mu + tau z``) make every move of ``g_IP`` drag
+~300 ``z`` along with it, and NUTS diverged on the bundled panel (9 of 4000 draws at
+``target_accept`` 0.95). The bundled models therefore set ``centred_effect =
+"imp_ind_year"``: NUTS samples the cell means ``m = fe + s`` (``s``: the cell's mean of the
+structural part of t*), which the data measure directly, with the centred prior
+``m ~ Normal(mu + s, tau)``, and ``mu`` through the mean level ``mu + mean(s)``. It is the
+same posterior in other coordinates (tested against the non-centred density); on the
+bundled panel it gave 0 divergences for seeds 0-4 (4 x 1000 draws), with similar ESS.
 """
 
 from __future__ import annotations
