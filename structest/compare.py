@@ -17,6 +17,7 @@ import pandas as pd
 
 from .errors import StructestError
 from .panel import Panel
+from .tables import markdown_grid
 
 Z90 = 1.6448536269514722
 
@@ -256,11 +257,8 @@ def wide_table(long: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
 
 def to_markdown(wide: pd.DataFrame, notes: Sequence[str] = ()) -> str:
     """Markdown text of :func:`wide_table` plus notes."""
-    head = "| | " + " | ".join(wide.columns) + " |"
-    sep = "|---|" + "---|" * len(wide.columns)
-    body = ["| " + str(i) + " | " + " | ".join(map(str, r)) + " |" for i, r in wide.iterrows()]
-    tail = [f"\n- {n}" for n in notes]
-    return "\n".join([head, sep, *body]) + "".join(tail) + "\n"
+    grid = markdown_grid(list(wide.index), wide.to_numpy().tolist(), list(wide.columns))
+    return grid + "".join(f"\n- {n}" for n in notes) + "\n"
 
 
 def to_html(wide: pd.DataFrame, notes: Sequence[str] = ()) -> str:

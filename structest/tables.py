@@ -206,12 +206,18 @@ def regression_table(
     return _latex(index, body, heads, title)
 
 
+def markdown_grid(index: Sequence[Any], body: Sequence[Sequence[Any]], heads: Sequence[Any]) -> str:
+    """A Markdown table: a header row of ``heads``, then one row per ``index`` entry with
+    its ``body`` cells (right-aligned columns)."""
+    lines = ["| | " + " | ".join(map(str, heads)) + " |", "|---|" + "---:|" * len(heads)]
+    for name, cells in zip(index, body, strict=True):
+        lines.append(f"| {name} | " + " | ".join(map(str, cells)) + " |")
+    return "\n".join(lines)
+
+
 def _markdown(index: list[str], body: list[list[str]], heads: list[str], title: str | None) -> str:
     lines = [f"**{title}**", ""] if title else []
-    lines.append("| | " + " | ".join(heads) + " |")
-    lines.append("|---|" + "---:|" * len(heads))
-    for name, cells in zip(index, body, strict=True):
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append(markdown_grid(index, body, heads))
     lines.append("")
     lines.append(
         "Clustered standard errors in parentheses (intervals in brackets). * p<.1, ** p<.05, *** p<.01."
