@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -166,8 +167,13 @@ def test_pymc_and_numpyro_log_densities_agree() -> None:
     from structest.structural.pymc_model import build_pymc_model
 
     panel, _ = small(4)
-    for name in ("bbj_t", "bbj_hier", "bbj_eq19"):
-        spec = load_model(name)
+    specs = {
+        "bbj_t": load_model("bbj_t"),
+        "bbj_hier": load_model("bbj_hier"),
+        "bbj_eq19": load_model("bbj_eq19"),
+        "bbj non-centred": replace(load_model("bbj"), centred_effect=None),
+    }
+    for name, spec in specs.items():
         d = build_design(panel, spec)
         sizes = {e: len(v) for e, v in d.levels.items()}
         gs = {p: len(v) for p, v in d.groups.items()}
@@ -196,8 +202,6 @@ def test_centred_effect_is_the_same_model(name) -> None:
     same parameters and effects, the joint density with m = fe + cell means s of the
     structural part (and mu + mean(s) for mu) equals the non-centred one in
     z = (fe - mu)/tau, less n log tau (the Jacobian of fe -> z)."""
-    from dataclasses import replace
-
     import jax
     import jax.numpy as jnp
     from numpyro.infer import Predictive

@@ -60,7 +60,7 @@ def test_roundtrip_toml_and_json(tmp_path) -> None:
     assert load_model(path) == spec
     assert spec_from_json(spec.to_json()) == spec
     assert spec.centred_effect == "imp_ind_year"
-    assert load_model("bbj_eq19").centred_effect is None
+    assert load_model("bbj_eq19").centred_effect == "imp_year"
     assert spec_from_dict({"name": "x"}).centred_effect is None
     none_lower = spec_from_dict({"name": "x", "lower": "none"})
     assert none_lower.lower is None
