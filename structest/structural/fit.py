@@ -163,6 +163,8 @@ def _run_numpyro(
     import jax.numpy as jnp
     from numpyro.infer import MCMC
 
+    from .numpyro_model import AUXILIARY_PREFIXES
+
     arrays = {k: jnp.asarray(v) for k, v in design.arrays.items()}
     sizes = {e: len(v) for e, v in design.levels.items()}
     gsizes = {p: len(v) for p, v in design.groups.items()}
@@ -194,7 +196,7 @@ def _run_numpyro(
             )
             mcmc.run(key, arrays, spec, sizes, gsizes, True, extra_fields=extra)
             for k, v in mcmc.get_samples(group_by_chain=True).items():
-                if not k.startswith(("z_", "m_")):
+                if not k.startswith(AUXILIARY_PREFIXES):
                     samples.setdefault(k, []).append(np.asarray(v))
             for k, v in mcmc.get_extra_fields(group_by_chain=True).items():
                 stats.setdefault(k, []).append(np.asarray(v))

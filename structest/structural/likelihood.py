@@ -161,6 +161,21 @@ def _t_logcdf_jvp(primals: tuple, tangents: tuple) -> tuple:
     return val, dval_dz * dz + dval_dnu * dnu
 
 
+def _log_terms(
+    params: Params, z_obs: jax.Array, z_up: jax.Array, z_lo: jax.Array
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Elementwise log-likelihood terms: uncensored density at ``z_obs``, right-censored
+    ``log F(z_up)``, left-censored ``log F(z_lo)`` (Normal, or Student-t when ``"nu" in
+    params``)."""
+    sigma = params["sigma"]
+    if "nu" in params:
+        nu = params["nu"]
+        exact = _t_logpdf(z_obs, nu) - jnp.log(sigma)
+        return exact, t_logcdf(z_up, nu), t_logcdf(z_lo, nu)
+    exact = -0.5 * z_obs * z_obs - jnp.log(sigma) - 0.5 * jnp.log(2.0 * jnp.pi)
+    return exact, log_ndtr(z_up), log_ndtr(z_lo)
+
+
 def loglik_pointwise(params: Params, arrays: Arrays) -> jax.Array:
     """Pointwise log-likelihood, float[n] (for LOO and the total).
 
@@ -171,20 +186,11 @@ def loglik_pointwise(params: Params, arrays: Arrays) -> jax.Array:
     mu = tstar(params, arrays)
     sigma = params["sigma"]
     kind = arrays["kind"]
-    tariff = arrays["tariff"]
     lower = jnp.where(jnp.isfinite(arrays["lower"]), arrays["lower"], 0.0)
-    z_obs = (tariff - mu) / sigma
+    z_obs = (arrays["tariff"] - mu) / sigma
     z_up = (mu - arrays["mfn"]) / sigma  # P(e >= mfn - mu) = F((mu - mfn)/sigma)
     z_lo = (lower - mu) / sigma
-    if "nu" in params:
-        nu = params["nu"]
-        exact = _t_logpdf(z_obs, nu) - jnp.log(sigma)
-        right = t_logcdf(z_up, nu)
-        left = t_logcdf(z_lo, nu)
-    else:
-        exact = -0.5 * z_obs * z_obs - jnp.log(sigma) - 0.5 * jnp.log(2.0 * jnp.pi)
-        right = log_ndtr(z_up)
-        left = log_ndtr(z_lo)
+    exact, right, left = _log_terms(params, z_obs, z_up, z_lo)
     out = jnp.where(kind == EXACT, exact, 0.0)
     out = jnp.where(kind == RIGHT, right, out)
     out = jnp.where(kind == LEFT, left, out)
@@ -204,13 +210,10 @@ def loglik(params: Params, arrays: Arrays) -> jax.Array:
     mu = tstar(params, arrays)
     sigma = params["sigma"]
     ex, rt, lf = arrays["sel_exact"], arrays["sel_right"], arrays["sel_left"]
-    z_obs = (arrays["tariff"][ex] - mu[ex]) / sigma
-    z_up = (mu[rt] - arrays["mfn"][rt]) / sigma
-    z_lo = (arrays["lower"][lf] - mu[lf]) / sigma
-    n_ex = ex.shape[0]
-    if "nu" in params:
-        nu = params["nu"]
-        exact = jnp.sum(_t_logpdf(z_obs, nu)) - n_ex * jnp.log(sigma)
-        return exact + jnp.sum(t_logcdf(z_up, nu)) + jnp.sum(t_logcdf(z_lo, nu))
-    exact = -0.5 * jnp.sum(z_obs * z_obs) - n_ex * (jnp.log(sigma) + 0.5 * jnp.log(2.0 * jnp.pi))
-    return exact + jnp.sum(log_ndtr(z_up)) + jnp.sum(log_ndtr(z_lo))
+    terms = _log_terms(
+        params,
+        (arrays["tariff"][ex] - mu[ex]) / sigma,
+        (mu[rt] - arrays["mfn"][rt]) / sigma,
+        (arrays["lower"][lf] - mu[lf]) / sigma,
+    )
+    return sum(jnp.sum(t) for t in terms)

@@ -18,6 +18,8 @@ COEFS_RTA: tuple[str, ...] = ("intercept", "g_IP", "g_FVA", "g_DVA", "g_IP_rta",
 COEFS_POOLED: tuple[str, ...] = ("intercept", "g_IP", "g_FVA", "g_DVA")
 #: -g_FVA/g_IP = (1 - delta_star) eps_r_home / delta: free of eps and lambda
 RATIO = "ratio_g_fva_g_ip"
+#: prefixes of the sampler's auxiliary sites (standardised effects, cell means): not stored
+AUXILIARY_PREFIXES: tuple[str, ...] = ("z_", "m_")
 
 
 def coef_names(spec: ModelSpec) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ import numpy as np
 
 from .design import Design
 from .likelihood import cell_means, implied_coefficients, loglik, tstar_structural
-from .numpyro_model import RATIO, mu_site
+from .numpyro_model import AUXILIARY_PREFIXES, RATIO, mu_site
 from .priors import pymc_dist
 from .spec import ModelSpec
 
@@ -112,7 +112,9 @@ def sample_pymc(
         )
     post = idata.posterior
     samples = {
-        k: np.asarray(post[k].values) for k in post.data_vars if not k.startswith(("z_", "m_"))
+        k: np.asarray(post[k].values)
+        for k in post.data_vars
+        if not k.startswith(AUXILIARY_PREFIXES)
     }
     ss = idata.sample_stats
     stats = {

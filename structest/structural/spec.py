@@ -195,8 +195,16 @@ class ModelSpec:
         """TOML text that :func:`load_model` reads back to an equal spec."""
         d = self.to_dict()
         lines = []
-        keys = ("name", "description", "ratios", "errors", "rta_regime", "lower", "effects")
-        for k in (*keys, "centred_effect"):
+        for k in (
+            "name",
+            "description",
+            "ratios",
+            "errors",
+            "rta_regime",
+            "lower",
+            "effects",
+            "centred_effect",
+        ):
             lines.append(f"{k} = {_toml_value(d[k])}")
         lines.append("\n[priors]")
         lines += [f"{k} = {_toml_value(v)}" for k, v in d["priors"].items()]
