@@ -7,14 +7,14 @@ importer-industry-year and exporter-industry-year effects, left bound 0, MFN cap
 default priors on the bundled panel (``--sim``: a synthetic one). The PyMC version writes
 the mean with PyTensor ops and the censored likelihood with ``pm.Censored`` and samples with
 ``pm.sample`` defaults (chains on up to 4 cores; structest likewise runs chains in
-parallel over one XLA CPU device per core). Observations with MFN <= 0 carry no information and are
-dropped from the PyMC model. The PyMC version writes both effects non-centred, as a user
-would; structest samples the importer-industry-year effect through its cell means
-(``centred_effect`` in ``models/bbj.toml``): the parametrisation is part of what is
-compared. ESS/s = bulk ESS of each g (and sigma) / wall time including
-compilation; the table prints both and the ratio NumPyro / PyMC. Each front end runs in its
-own subprocess, so its peak resident memory (``ru_maxrss`` of the largest process: PyMC's
-chain workers are child processes) is its own.
+parallel, one XLA CPU device per core via :func:`structest.set_host_devices`). Observations
+with MFN <= 0 carry no information and are dropped from the PyMC model. The PyMC version
+writes both effects non-centred, as a user would; structest samples the
+importer-industry-year effect through its cell means (``centred_effect`` in
+``models/bbj.toml``): the parametrisation is part of what is compared. ESS/s = bulk ESS of
+each g (and sigma) / wall time including compilation; the table prints both and the ratio
+NumPyro / PyMC. Each front end runs in its own subprocess, so its peak resident memory
+(``ru_maxrss`` of the largest process: PyMC's chain workers are child processes) is its own.
 """
 
 from __future__ import annotations
@@ -97,6 +97,8 @@ def _run_one(which: str, args: argparse.Namespace) -> dict:
     import structest
     from structest.structural import fit, load_model
 
+    if which == "numpyro":  # one XLA CPU device per core, before any JAX computation
+        structest.set_host_devices()
     panel = structest.simulate(seed=0)[0] if args.sim else structest.load_panel()
     spec = load_model("bbj")
     warnings.simplefilter("ignore")
@@ -110,7 +112,7 @@ def _run_one(which: str, args: argparse.Namespace) -> dict:
             tune=args.tune,
             n_prior=0,
             progress_bar=False,
-        )
+        ).idata  # StructuralFit -> its ArviZ InferenceData
     else:
         with plain_pymc(panel, spec):
             idata = pm.sample(

@@ -1,13 +1,16 @@
 """structest: Bayesian structural estimation of trade policy with global supply chains.
 
-Public API (the issues' Contract names):
+The data path, one step per subpackage::
 
-- data: :func:`load_panel`, :class:`Panel`, :func:`va_contents`, :func:`simulate`
-- reduced form: :func:`fit_reduced_form`
-- structural: :func:`fit`, :func:`load_model`
-- after a fit: :func:`counterfactual`
+    data (load, simulate, build) -> Panel
+        -> reduced (fit_reduced_form -> Results)
+        -> structural (fit -> StructuralFit)
+            -> checks (PPC, LOO, prior predictive) -> counterfactuals -> report
 
-Heavy modules (JAX, PyMC, pyfixest) are imported lazily on first use.
+Importing structest changes no global state: JAX's device count
+(:func:`set_host_devices`), its 64-bit switch (scoped inside structest) and matplotlib's
+backend (set by the command line only) stay the caller's. Heavy modules (JAX, PyMC,
+pyfixest) are imported on first use.
 """
 
 from __future__ import annotations
@@ -15,32 +18,31 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ._hostdevices import configure as _configure_host_devices
-
-_configure_host_devices()  # before anything imports JAX: one CPU device per core
-
-from .errors import PanelError, SpecError, StructestError  # noqa: E402
-from .panel import Panel  # noqa: E402
-from .simulate import simulate  # noqa: E402  # eager: the function must shadow its module's name
+from .errors import PanelError, SpecError, StructestError
+from .panel import Panel
 
 __version__ = "0.1.0"
 
+#: public name -> module that defines it (imported on first access)
 _LAZY = {
-    "load_panel": "structest.datasets",
-    "va_contents": "structest.datasets",
+    "load_panel": "structest.data.load",
+    "va_contents": "structest.data.load",
+    "simulate": "structest.data.synthetic",
     "fit_reduced_form": "structest.reduced",
-    "fit": "structest.structural",
-    "load_model": "structest.structural",
-    "counterfactual": "structest.counterfactuals",
+    "fit": "structest.structural.sampling",
+    "load_model": "structest.structural.spec",
+    "StructuralFit": "structest.structural.results",
+    "counterfactual": "structest.counterfactuals.compute",
+    "set_host_devices": "structest._devices",
 }
 
-__all__ = ["Panel", "PanelError", "SpecError", "StructestError", "__version__", "simulate", *_LAZY]
+__all__ = ["Panel", "PanelError", "SpecError", "StructestError", "__version__", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value  # cache; also shadows a same-named submodule attribute
+        globals()[name] = value
         return value
     raise AttributeError(f"module 'structest' has no attribute {name!r}")
 

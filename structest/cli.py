@@ -1,6 +1,9 @@
-"""The ``structest`` command line.
+"""The ``structest`` command line: assembles each step's commands, nothing else.
 
-Subcommands live next to the code they drive; each package exposes ``register(app)``.
+Subcommands live next to the code they drive (``<step>/cli.py`` with ``register(app)``).
+Before any command runs, JAX is given one CPU device per core
+(:func:`structest.set_host_devices`; ``STRUCTEST_HOST_DEVICES`` overrides) so that NUTS
+chains run in parallel.
 Errors caused by user input (:class:`~structest.errors.StructestError`) are printed
 without a traceback and exit with status 2.
 """
@@ -23,11 +26,11 @@ app = typer.Typer(
 
 #: Modules that add subcommands (each has ``register(app: typer.Typer) -> None``).
 _COMMAND_MODULES = (
-    "structest.builder.cli",
+    "structest.data.cli",
     "structest.reduced.cli",
     "structest.structural.cli",
-    "structest.counterfactual_cli",
-    "structest.report_cli",
+    "structest.counterfactuals.cli",
+    "structest.report.cli",
 )
 
 for _name in _COMMAND_MODULES:
@@ -37,6 +40,9 @@ for _name in _COMMAND_MODULES:
 def main() -> None:
     """Console-script entry point."""
     try:
+        from ._devices import default_host_devices
+
+        default_host_devices()  # validates STRUCTEST_HOST_DEVICES before any work
         app()
     except StructestError as exc:
         typer.echo(f"error: {exc}", err=True)

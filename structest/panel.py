@@ -405,6 +405,23 @@ class Panel:
             frame = frame.set_index(list(KEYS))
         return xr.Dataset.from_dataframe(frame)
 
+    def fingerprint(self) -> str:
+        """A hash of the observation keys (and ``product``) and tariffs, in row order.
+
+        Fits store it, so that a fit is never evaluated against another panel by mistake.
+        Tariffs are rounded to 1e-9 pp, so a file round trip does not change it.
+        """
+        import hashlib
+
+        h = hashlib.sha256()
+        keys = [*KEYS, "product"] if "product" in self.df.columns else list(KEYS)
+        for k in keys:
+            h.update("\x1f".join(self.df[k].astype(str)).encode())
+            h.update(b"\x1e")
+        tariff = np.round(self.df["tariff"].to_numpy(dtype=float), 9) + 0.0  # no -0.0
+        h.update(np.ascontiguousarray(tariff).tobytes())
+        return h.hexdigest()[:16]
+
     def obs_coords(self) -> dict[str, np.ndarray]:
         """Per-observation labels, for ``obs``-indexed InferenceData coords."""
         return {k: self.df[k].to_numpy() for k in KEYS}

@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
-import structest  # noqa: F401  (first: exposes one XLA CPU device per core before JAX loads)
+import structest
+
+# An explicit global setting, as a script would make it: one XLA CPU device per core, so
+# that NUTS chains run in parallel (importing structest alone changes nothing).
+structest.set_host_devices(strict=False)
 
 RAW = Path(
     os.environ.get(

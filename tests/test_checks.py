@@ -13,9 +13,11 @@ import pandas as pd
 import pytest
 
 import structest
-from structest import checks, compare
+from structest import checks
+from structest.checks.ppc import _summ
 from structest.codes import ECONOMIES, INDUSTRIES
 from structest.errors import StructestError
+from structest.report import compare
 
 FIT = {"chains": 2, "draws": 250, "tune": 250, "seed": 1, "progress_bar": False}
 
@@ -70,6 +72,11 @@ def test_ppc_pass_on_true_model_and_fail_when_censoring_ignored(world, fits):
     )
     assert _share_inside(checks.ppc_mass_at_mfn(bad, panel, "importer")) == 0.0
     summ_bad = checks.ppc_summary(bad, panel).set_index("check")
+    # predictive draws are replaced, not stacked, when asked for again
+    again = checks.with_posterior_predictive(good, seed=5)
+    assert again.idata.posterior_predictive["tariff"].shape == (
+        good.idata.posterior_predictive["tariff"].shape
+    )
     mass_rows = [r for r in summ_bad.index if r.startswith("mass at MFN")]
     assert not summ_bad.loc[mass_rows, "passed"].any()
     assert summ_good.loc[mass_rows, "passed"].all()
@@ -89,7 +96,7 @@ def test_loo_refuses_different_censoring_and_observations(fits):
         {"bbj": fits["bbj"], "uncensored": fits["uncensored"]}, strict=False
     )
     assert any("lower bounds" in p for p in problems)
-    sub = fits["pooled"].isel(obs=slice(0, 100))
+    sub = fits["pooled"].idata.isel(obs=slice(0, 100))
     with pytest.raises(StructestError, match="different observations"):
         checks.check_comparable({"bbj": fits["bbj"], "sub": sub})
     assert checks.check_comparable({"bbj": fits["bbj"], "pooled": fits["pooled"]}) == []
@@ -154,8 +161,8 @@ def test_prior_predictive_check_default_priors(world):
 
 def test_summ_mid_p_value_and_interval():
     rep = np.arange(100, dtype=float)[:, None]
-    out = checks._summ(np.array([49.0]), rep, 0.9)
+    out = _summ(np.array([49.0]), rep, 0.9)
     assert out.loc[0, "p_value"] == pytest.approx((50 + 0.5) / 100)
     assert out.loc[0, "lo"] == pytest.approx(4.95) and out.loc[0, "hi"] == pytest.approx(94.05)
     assert bool(out.loc[0, "inside"])
-    assert not checks._summ(np.array([200.0]), rep, 0.9).loc[0, "inside"]
+    assert not _summ(np.array([200.0]), rep, 0.9).loc[0, "inside"]

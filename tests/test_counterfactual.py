@@ -1,8 +1,8 @@
-"""Counterfactuals (issue 6): exact analytic changes at known parameters, the MFN cap,
+"""Counterfactuals: exact analytic changes at known parameters, the MFN cap,
 scenario forms and errors, aggregation, files, the CLI, and posterior uncertainty.
 
-Most tests use an InferenceData built by hand with the structural fit's layout
-(:func:`structest.structural.fit.assemble_idata`) and every draw at known parameters, so
+Most tests use a fit built by hand with the structural fit's layout
+(:func:`structest.structural.io.assemble_idata`) and every draw at known parameters, so
 they are exact and need no sampling. Real NUTS fits are in the ``slow`` test at the end.
 """
 
@@ -22,7 +22,6 @@ import structest
 from structest.codes import ECONOMIES, INDUSTRIES, STRUCTURAL_PARAMS
 from structest.counterfactuals import (
     Scenario,
-    cap,
     format_summary,
     group_means,
     load_counterfactual,
@@ -32,10 +31,12 @@ from structest.counterfactuals import (
     save_figures,
     summary_table,
 )
+from structest.equations import cap, implied_coefficients
 from structest.errors import SpecError, StructestError
-from structest.simulate import implied_coefficients
+from structest.structural import StructuralFit
 from structest.structural.design import build_design
-from structest.structural.fit import assemble_idata, save_fit
+from structest.structural.io import assemble_idata
+from structest.structural.program import Layout, site_table
 from structest.structural.spec import load_model
 
 STRUCT = STRUCTURAL_PARAMS
@@ -63,7 +64,12 @@ def idata_at(panel, draws: list[dict[str, float]], model: str = "bbj", fe_seed: 
     for name in coefs[0]:
         samples[name] = np.array([[c[name] for c in coefs]])
     stats = {"diverging": np.zeros((1, n), dtype=bool)}
-    return assemble_idata(samples, stats, {}, spec, design, panel, {"backend": "by-hand"})
+    sites = site_table(spec, Layout.of(design), design.arrays)
+    ll = np.zeros((1, n, design.n))  # not used by counterfactuals
+    idata = assemble_idata(
+        samples, stats, {}, ll, None, spec, sites, design, panel, {"backend": "by-hand"}
+    )
+    return StructuralFit(idata=idata, spec=spec, panel=panel, design=design)
 
 
 def _params(truth: dict[str, Any], **change: float) -> dict[str, float]:
@@ -459,7 +465,7 @@ def test_netcdf_roundtrip_and_figures(cf_fva, tmp_path):
 
 def test_cli_counterfactual(world, at_truth, tmp_path):
     panel, _ = world
-    fit_path = save_fit(at_truth, tmp_path / "fit.nc")
+    fit_path = at_truth.save(tmp_path / "fit.nc")
     data = tmp_path / "panel.parquet"
     panel.df[
         [c for c in panel.df.columns if c in (*structest.panel.REQUIRED, *structest.panel.OPTIONAL)]

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from structest.builder.build import build
-from structest.resources import data_dir
+from structest._io import data_dir
+from structest.data.build.build import build
 
 
 @pytest.fixture(scope="module")

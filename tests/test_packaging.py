@@ -54,7 +54,7 @@ def test_wheel_loads_bundled_files(installed_wheel, tmp_path):
     code = textwrap.dedent(
         """
         import structest
-        from structest.resources import data_dir, models_dir
+        from structest._io import data_dir, models_dir
         assert "_bundled" in str(data_dir()), data_dir()
         p = structest.load_panel()
         assert len(p) > 3000

@@ -17,7 +17,6 @@ from typer.testing import CliRunner
 
 import structest
 from structest.codes import ECONOMIES, INDUSTRIES
-from structest.structural import save_fit
 
 CHROMIUM = shutil.which("chromium") or (
     "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
@@ -33,15 +32,15 @@ def tiny():
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        idata = structest.fit(
+        result = structest.fit(
             panel, "bbj", chains=2, draws=150, tune=150, seed=0, progress_bar=False, n_prior=200
         )
-    return panel, truth, idata
+    return panel, truth, result
 
 
 @pytest.fixture(scope="module")
 def rendered(tiny, tmp_path_factory):
-    from structest.report import write_report
+    from structest.report.html import write_report
 
     panel, truth, idata = tiny
     out = tmp_path_factory.mktemp("report")
@@ -122,21 +121,24 @@ def test_report_loads_in_headless_browser(rendered, tmp_path):
 def test_cli_report_from_saved_fit(tiny, tmp_path):
     from structest.cli import app
 
-    panel, _, idata = tiny
-    fit = save_fit(idata, tmp_path / "fit.nc")
-    data = tmp_path / "panel.parquet"
-    panel.df.to_parquet(data)
+    _, _, result = tiny
+    fit = result.save(tmp_path / "fit.nc")
     out = tmp_path / "rep"
-    res = CliRunner().invoke(
-        app, ["report", "--fit", str(fit), "--panel", str(data), "--out", str(out), "--no-reduced"]
-    )
+    # no --data: the report uses the panel stored in the fit
+    res = CliRunner().invoke(app, ["report", "--fit", str(fit), "--out", str(out), "--no-reduced"])
     assert res.exit_code == 0, res.output
     assert (out / "index.html").exists() and IMG.search((out / "index.html").read_text())
 
 
-def test_cli_report_wrong_panel_is_a_clear_error(tiny, tmp_path):
-    _, _, idata = tiny
-    fit = save_fit(idata, tmp_path / "fit.nc")
+@pytest.mark.parametrize("option", ["--data", "--panel"])  # --panel: the old name, hidden
+def test_cli_report_wrong_panel_is_a_clear_error(tiny, tmp_path, option):
+    _, _, result = tiny
+    fit = result.save(tmp_path / "fit.nc")
+    other, _ = structest.simulate(
+        6, economies=ECONOMIES[:5], industries=INDUSTRIES[:4], years=(2000, 2005)
+    )
+    data = tmp_path / "other.parquet"
+    other.df.to_parquet(data)
     res = subprocess.run(
         [
             sys.executable,
@@ -145,6 +147,8 @@ def test_cli_report_wrong_panel_is_a_clear_error(tiny, tmp_path):
             "report",
             "--fit",
             str(fit),
+            option,
+            str(data),
             "--out",
             str(tmp_path / "r"),
         ],
@@ -152,8 +156,9 @@ def test_cli_report_wrong_panel_is_a_clear_error(tiny, tmp_path):
         text=True,
         timeout=300,
     )
-    assert res.returncode == 2
-    assert "error:" in res.stderr and "Traceback" not in res.stderr
+    assert res.returncode == 2, res.stderr[-2000:]
+    assert "not the one this model was fitted to" in res.stderr
+    assert "Traceback" not in res.stderr
 
 
 @pytest.mark.slow

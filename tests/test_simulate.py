@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import structest
+from structest.equations import implied_coefficients
 from structest.errors import StructestError
-from structest.simulate import implied_coefficients
 
 
 def test_reproducible():

@@ -8,20 +8,22 @@ import warnings
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import structest
-from structest.errors import SpecError
+from structest.errors import SpecError, StructestError
 from structest.structural import (
+    StructuralFit,
     contraction,
     fit,
-    load_fit,
     predict_applied,
     predict_tstar,
-    save_fit,
     summarize,
 )
+from structest.structural.backends.numpyro import model
 from structest.structural.design import build_design
+from structest.structural.program import Layout
 from structest.structural.spec import load_model
 
 ECON = ("USA", "CHN", "DEU", "JPN", "BRA", "IND")
@@ -42,12 +44,14 @@ def quiet_fit(panel, **kw):
 @pytest.fixture(scope="module")
 def fitted():
     panel, truth = small(2)
-    idata = quiet_fit(panel, chains=2, draws=300, tune=300, seed=0, n_prior=500)
-    return panel, truth, idata
+    result = quiet_fit(panel, chains=2, draws=300, tune=300, seed=0, n_prior=500)
+    return panel, truth, result
 
 
 def test_inferencedata_layout(fitted) -> None:
-    panel, _, idata = fitted
+    panel, _, result = fitted
+    assert isinstance(result, StructuralFit) and result.spec.name == "bbj"
+    idata = result.idata
     for g in (
         "posterior",
         "prior",
@@ -67,21 +71,52 @@ def test_inferencedata_layout(fitted) -> None:
     assert not any(v.startswith("z_") for v in idata.posterior.data_vars)
     attrs = idata.posterior.attrs
     assert '"name": "bbj"' in attrs["model_spec"] and "simulate(seed=2)" in attrs["panel_source"]
+    assert attrs["panel_fingerprint"] == panel.fingerprint()
     assert set(idata.constant_data.data_vars) >= {"mfn", "rta", "x_ip", "x_fva", "x_dva"}
     assert np.isfinite(ll.values).all()
 
 
 def test_save_load_roundtrip(fitted, tmp_path) -> None:
-    _, _, idata = fitted
-    path = save_fit(idata, tmp_path / "fit.nc")
+    panel, _, result = fitted
+    idata = result.idata
+    path = result.save(tmp_path / "fit.nc")
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
-    back = load_fit(path)
+    back = StructuralFit.load(path)
     np.testing.assert_allclose(back.posterior["g_IP"].values, idata.posterior["g_IP"].values)
     assert back.posterior.attrs["model_spec"] == idata.posterior.attrs["model_spec"]
+    assert back.spec == result.spec
+    # without a panel the fit uses the one it was made on, rebuilt from the file
+    assert back.panel.fingerprint() == panel.fingerprint()
+    cols = [c for c in panel.df.columns if c in back.panel.df.columns]
+    assert cols == list(panel.df.columns)
+    pd.testing.assert_frame_equal(back.panel.df, panel.df[cols], check_dtype=False)
+    np.testing.assert_allclose(back.predict().values, result.predict().values, rtol=1e-12)
+    # with the fitted panel: accepted; with another panel: a clear error, never a silent swap
+    assert StructuralFit.load(path, panel).panel is panel
+    other, _ = small(3)
+    with pytest.raises(StructestError, match="not the one this model was fitted to"):
+        StructuralFit.load(path, other)
+    # a counterfactual without a panel runs on the fitted one (never the bundled panel)
+    cf = structest.counterfactual(StructuralFit.load(path), fva_growth=0.1)
+    assert cf.sizes["obs"] == len(panel)
+    np.testing.assert_allclose(cf["tstar_base"].values, result.predict().values, rtol=1e-12)
+
+
+def test_functional_api_accepts_fit_and_idata(fitted) -> None:
+    panel, _, result = fitted
+    a = predict_tstar(result)
+    b = predict_tstar(result.idata, panel)
+    c = predict_tstar(result.idata)  # the panel stored in the InferenceData
+    np.testing.assert_array_equal(a.values, b.values)
+    np.testing.assert_array_equal(a.values, c.values)
+    plain = summarize(result.idata)
+    assert result.summary()[list(plain.columns)].equals(plain)
+    assert result.diagnostics() == structest.structural.check_sampling(result.idata)
 
 
 def test_predictions(fitted) -> None:
     panel, _, idata = fitted
+    idata = idata.idata
     ts = predict_tstar(idata, panel)
     assert ts.dims == ("chain", "draw", "obs") and ts.shape[2] == len(panel)
     # equals the posterior's own regression part + effects for one draw, recomputed by hand
@@ -132,6 +167,35 @@ def test_summary_and_contraction(fitted) -> None:
     assert c.loc["delta_star", "contraction"] < 0.9  # delta_star vs eps_r_home: prior split
 
 
+def test_identification_verdicts(fitted) -> None:
+    """Data-identified coefficients, prior-driven splits, and a planted prior-data conflict."""
+    panel, truth, result = fitted
+    ident = result.identification()
+    assert {"contraction", "prior_sensitivity", "likelihood_sensitivity", "verdict"} <= set(
+        ident.columns
+    )
+    for g in ("g_DVA", "g_IP_rta", "intercept"):
+        assert ident.loc[g, "verdict"] == "identified by data", ident.loc[g]
+    # delta_star and eps_r_home enter only through their product: the split is the prior's
+    assert ident.loc["delta_star", "verdict"] == "driven by priors", ident.loc["delta_star"]
+    assert "verdict" in result.summary().columns
+    # sigma is 1.5 pp in this world; a prior that insists on 0.2 pp conflicts with the data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tight = fit(
+            panel,
+            chains=2,
+            draws=200,
+            tune=200,
+            seed=3,
+            n_prior=300,
+            progress_bar=False,
+            priors={"sigma": ("lognormal", float(np.log(0.2)), 0.05)},
+        )
+    v = tight.identification(["sigma"]).loc["sigma"]
+    assert v["verdict"] == "prior-data conflict", v
+
+
 @pytest.mark.parametrize("seed", [2, 7])
 def test_recovery_truth_in_interval(seed, fitted) -> None:
     """Truth inside the central 99% interval (not 90%: with 2 seeds x 7 quantities a 90%
@@ -141,7 +205,8 @@ def test_recovery_truth_in_interval(seed, fitted) -> None:
     second seed uses the coverage study's larger design. Nominal 90% coverage is checked in
     benchmarks/coverage_study.py."""
     if seed == 2:
-        _, truth, idata = fitted
+        _, truth, result = fitted
+        idata = result.idata
     else:  # the coverage study's design: 8 economies x 6 industries (96 cells)
         panel, truth = structest.simulate(
             seed=seed,
@@ -149,51 +214,12 @@ def test_recovery_truth_in_interval(seed, fitted) -> None:
             industries=(*INDS, "c9", "c12"),
             years=(1995, 2005),
         )
-        idata = quiet_fit(panel, chains=2, draws=300, tune=300, seed=1, n_prior=0)
+        idata = quiet_fit(panel, chains=2, draws=300, tune=300, seed=1, n_prior=0).idata
     for p in (*GS, "sigma", "ratio_g_fva_g_ip"):
         v = idata.posterior[p].values.reshape(-1)
         lo, hi = np.quantile(v, [0.005, 0.995])
         assert lo <= truth[p] <= hi, (p, lo, truth[p], hi)
     assert int(idata.sample_stats["diverging"].sum()) <= 5
-
-
-def test_pymc_and_numpyro_log_densities_agree() -> None:
-    """Both front ends define the same joint density (constrained values, no Jacobian)."""
-    import jax
-    from numpyro.infer import Predictive
-    from numpyro.infer.util import log_density
-
-    from structest.structural.numpyro_model import model
-    from structest.structural.pymc_model import build_pymc_model
-
-    panel, _ = small(4)
-    specs = {
-        "bbj_t": load_model("bbj_t"),
-        "bbj_hier": load_model("bbj_hier"),
-        "bbj_eq19": load_model("bbj_eq19"),
-        "bbj non-centred": replace(load_model("bbj"), centred_effect=None),
-    }
-    for name, spec in specs.items():
-        d = build_design(panel, spec)
-        sizes = {e: len(v) for e, v in d.levels.items()}
-        gs = {p: len(v) for p, v in d.groups.items()}
-        args = (d.arrays, spec, sizes, gs, True)
-        draw = Predictive(model, num_samples=1)(
-            jax.random.PRNGKey(0), d.arrays, spec, sizes, gs, False
-        )
-        m = build_pymc_model(d, spec)
-        point = {v.name: np.asarray(draw[v.name][0]) for v in m.free_RVs}
-        lp_np, _ = log_density(model, args, {}, {k: draw[k][0] for k in point})
-        values = {}
-        for v in m.free_RVs:
-            tr = m.rvs_to_transforms.get(v)
-            x = point[v.name]
-            values[m.rvs_to_values[v].name] = (
-                x if tr is None else tr.forward(x, *v.owner.inputs).eval()
-            )
-        lp_pm = m.compile_logp(jacobian=False)(values)
-        # PyMC logp of transformed values without jacobian = log prior + potential
-        assert float(lp_pm) == pytest.approx(float(lp_np), rel=1e-9), name
 
 
 @pytest.mark.parametrize("name", ["bbj", "bbj_hier"])
@@ -203,11 +229,8 @@ def test_centred_effect_is_the_same_model(name) -> None:
     structural part (and mu + mean(s) for mu) equals the non-centred one in
     z = (fe - mu)/tau, less n log tau (the Jacobian of fe -> z)."""
     import jax
-    import jax.numpy as jnp
     from numpyro.infer import Predictive
     from numpyro.infer.util import log_density
-
-    from structest.structural.numpyro_model import model
 
     panel, _ = small(4)
     centred = load_model(name)
@@ -216,25 +239,28 @@ def test_centred_effect_is_the_same_model(name) -> None:
     plain = replace(centred, centred_effect=None)
     d = build_design(panel, centred)
     sizes = {k: len(v) for k, v in d.levels.items()}
-    gs = {p: len(v) for p, v in d.groups.items()}
-    draw = Predictive(model, num_samples=1)(
-        jax.random.PRNGKey(3), d.arrays, plain, sizes, gs, False
-    )
-    point = {k: v[0] for k, v in draw.items()}
+    layout = Layout.of(d)
+    with jax.enable_x64(True):
+        draw = Predictive(model, num_samples=1)(
+            jax.random.PRNGKey(3), d.arrays, plain, layout, False
+        )
+    point = {k: np.asarray(v)[0] for k, v in draw.items()}
     fe = np.asarray(point[f"fe_{e}"])
     params = {
         p: point[f"{p}_group"] if p in centred.hierarchy else point[p] for p in centred.structural
     }
-    fixed = np.asarray(structest.structural.likelihood.tstar_structural(params, d.arrays))
+    with jax.enable_x64(True):
+        fixed = np.asarray(structest.structural.likelihood.tstar_structural(params, d.arrays))
     idx = d.arrays[f"idx_{e}"]
     shift = np.array([fixed[idx == c].mean() for c in range(sizes[e])])
     values_c = {k: v for k, v in point.items() if k != f"z_{e}"}
-    values_c[f"m_{e}"] = jnp.asarray(fe + shift)
+    values_c[f"m_{e}"] = np.asarray(fe + shift)
     # mu is carried by the mean level of the cell means (unit Jacobian)
     del values_c["mu"]
     values_c[f"m_{e}_mean"] = point["mu"] + shift.mean()
-    lp_plain, _ = log_density(model, (d.arrays, plain, sizes, gs, True), {}, point)
-    lp_centred, _ = log_density(model, (d.arrays, centred, sizes, gs, True), {}, values_c)
+    with jax.enable_x64(True):
+        lp_plain, _ = log_density(model, (d.arrays, plain, layout, True), {}, point)
+        lp_centred, _ = log_density(model, (d.arrays, centred, layout, True), {}, values_c)
     tau = float(point[f"tau_{e}"])
     assert float(lp_centred) == pytest.approx(float(lp_plain) - sizes[e] * np.log(tau), rel=1e-10)
 
@@ -246,8 +272,9 @@ def test_pymc_front_end_same_posterior() -> None:
     import arviz as az
 
     panel, _ = small(5)
-    a = quiet_fit(panel, chains=2, draws=400, tune=400, seed=0, n_prior=0)
-    b = quiet_fit(panel, chains=2, draws=400, tune=400, seed=0, n_prior=0, backend="pymc")
+    a = quiet_fit(panel, chains=2, draws=400, tune=400, seed=0, n_prior=0).idata
+    b = quiet_fit(panel, chains=2, draws=400, tune=400, seed=0, n_prior=0, backend="pymc").idata
+    assert set(a.posterior.data_vars) == set(b.posterior.data_vars)
     for g in GS:
         ma, mb = float(a.posterior[g].mean()), float(b.posterior[g].mean())
         se = np.hypot(float(az.mcse(a, var_names=[g])[g]), float(az.mcse(b, var_names=[g])[g]))
@@ -283,4 +310,4 @@ def test_cli_fit(tmp_path) -> None:
     )
     assert res.exit_code == 0, res.output
     assert out.exists() and "g_DVA" in res.output and "divergences" in res.output
-    assert load_fit(out).posterior.sizes["draw"] == 100
+    assert StructuralFit.load(out).posterior.sizes["draw"] == 100

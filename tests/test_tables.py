@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 import structest
 from structest import StructestError
 from structest.reduced import fit_reduced_form
-from structest.tables import regression_table, stars
+from structest.reduced.tables import regression_table, stars
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from structest.builder.wiod import REGIONS, _read_rdata, read_wiod_year, region_map
 from structest.codes import EU27, INDUSTRIES
-from structest.datasets import va_contents
-from structest.valueadded import coefficients, source_multipliers
+from structest.data.build.leontief import coefficients, source_multipliers
+from structest.data.build.wiod import REGIONS, _read_rdata, read_wiod_year, region_map
+from structest.data.load import va_contents
 
 
 @pytest.fixture(scope="module", params=[1995, 2005, 2011])

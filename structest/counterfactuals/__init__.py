@@ -1,4 +1,4 @@
-"""Counterfactual simulations from a structural posterior (issue 6).
+"""Counterfactual simulations from a structural posterior.
 
 Blanchard, Bown & Johnson (2016, section 4.2): FVA grew by about 0.5 log points over
 1995-2009; with the Tobit estimate inside RTAs (-5.38 pp per log point) optimal tariffs
@@ -6,13 +6,14 @@ fall by about 2.7 pp. :func:`counterfactual` does this draw by draw and observat
 observation, for any composable :class:`Scenario`::
 
     import structest
-    idata = structest.fit(panel)                                   # or load_fit("fit.nc")
-    cf = structest.counterfactual(idata, panel, fva_growth=0.5)
+    fit = structest.fit(panel)            # or structest.StructuralFit.load("fit.nc")
+    cf = structest.counterfactual(fit, fva_growth=0.5)
     cf["d_tstar_all_summary"], cf["d_applied_by_importer_summary"]
 
 Public API: :func:`counterfactual`, :class:`Scenario`, :func:`measured_growth`,
-:func:`summary_table`, :func:`format_summary`, :func:`plot_intervals`,
-:func:`save_figures`, :func:`save_counterfactual`, :func:`load_counterfactual`.
+:func:`summary_table`, :func:`format_summary`, :func:`plot_counterfactual`,
+:func:`save_figures`, :func:`save_counterfactual`, :func:`load_counterfactual`
+(:mod:`.output`); the ``structest counterfactual`` command (:mod:`.cli`).
 """
 
 from __future__ import annotations
@@ -21,15 +22,14 @@ from .compute import (
     AGGREGATED,
     DEFAULT_BY,
     STATS,
-    cap,
     counterfactual,
     group_means,
     summarize_draws,
 )
-from .report import (
+from .output import (
     format_summary,
     load_counterfactual,
-    plot_intervals,
+    plot_counterfactual,
     save_counterfactual,
     save_figures,
     summary_table,
@@ -41,13 +41,12 @@ __all__ = [
     "DEFAULT_BY",
     "STATS",
     "Scenario",
-    "cap",
     "counterfactual",
     "format_summary",
     "group_means",
     "load_counterfactual",
     "measured_growth",
-    "plot_intervals",
+    "plot_counterfactual",
     "resolve_growth",
     "resolve_mfn",
     "resolve_rta",

@@ -21,15 +21,17 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..equations import cap
 from ..errors import SpecError, StructestError
 from ..panel import MFN_TOL, Panel
+from ..structural.posterior import posterior_errors, tstar_draws
+from ..structural.results import as_fit
 from .scenario import GrowthLike, MfnLike, RtaLike, Scenario
 
 #: quantities aggregated by group (per draw), then summarised over draws
@@ -47,19 +49,6 @@ STATS: tuple[str, ...] = ("mean", "median", "lo", "hi")
 
 
 # ---------------------------------------------------------------------- inputs
-def _as_idata(idata_or_path: Any) -> Any:
-    if isinstance(idata_or_path, (str, Path)):
-        from ..structural.fit import load_fit
-
-        return load_fit(idata_or_path)
-    if not hasattr(idata_or_path, "posterior"):
-        raise StructestError(
-            f"counterfactual: expected an InferenceData from structest.fit or a path to a saved "
-            f"fit, got {type(idata_or_path).__name__}"
-        )
-    return idata_or_path
-
-
 def _scenario(scenario: Scenario | Mapping[str, Any] | None, direct: Mapping[str, Any]) -> Scenario:
     defaults = Scenario()
     changed = {k: v for k, v in direct.items() if not _is_default(v, getattr(defaults, k))}
@@ -94,35 +83,13 @@ def _lower(lower: float | str | None, spec: Any) -> float | None:
     return None if lower is None else float(lower)
 
 
-def _thin(idata: Any, thin: int) -> Any:
+def _thin(posterior: xr.Dataset, thin: int) -> xr.Dataset:
     if thin < 1:
         raise SpecError(f"counterfactual: thin must be >= 1, got {thin}")
-    return idata if thin == 1 else idata.isel(draw=slice(None, None, thin))
+    return posterior if thin == 1 else posterior.isel(draw=slice(None, None, thin))
 
 
 # ---------------------------------------------------------------------- maths (pure)
-def cap(t: np.ndarray, mfn: np.ndarray, lower: float | None) -> np.ndarray:
-    """Applied tariff ``min(max(t, lower), mfn)`` (``lower`` None: no left bound)."""
-    out = t if lower is None else np.maximum(t, lower)
-    return np.minimum(out, mfn)
-
-
-def draw_errors(
-    idata: Any, shape: tuple[int, ...], seed: int | np.random.Generator | None
-) -> np.ndarray:
-    """Errors ``sigma e`` per draw and observation (Normal, or Student-t with ``nu``)."""
-    from ..structural.fit import fit_spec
-
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    sigma = idata.posterior["sigma"].values[..., None]
-    if fit_spec(idata).errors == "student_t":
-        nu = idata.posterior["nu"].values[..., None]
-        e = rng.standard_t(np.broadcast_to(nu, shape))
-    else:
-        e = rng.standard_normal(shape)
-    return sigma * e
-
-
 def group_means(values: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean over observations within each label, per draw.
 
@@ -163,7 +130,7 @@ def summarize_draws(values: np.ndarray, interval: float = 0.9) -> np.ndarray:
 
 # ---------------------------------------------------------------------- main entry
 def counterfactual(
-    idata: Any,
+    fit: Any,
     panel: Panel | None = None,
     fva_growth: GrowthLike = 0.0,
     dva_growth: GrowthLike = 0.0,
@@ -185,11 +152,12 @@ def counterfactual(
 
     Parameters
     ----------
-    idata
-        A structural fit (:func:`structest.fit`), or a path to one saved with ``save_fit``.
+    fit
+        A :class:`~structest.structural.results.StructuralFit`, a structest
+        ``InferenceData`` or a path to a saved fit.
     panel
-        The baseline observations (their effect labels must exist in the fit); None loads
-        the bundled panel.
+        The baseline observations (their effect labels must exist in the fit); None: the
+        panel the model was fitted to (stored in the fit).
     fva_growth, dva_growth, imports_growth, fg_growth
         Log changes (levels times ``exp(g)``): a number, a dict by importer / industry /
         ``(importer, industry)``, a label-indexed or observation-aligned Series/array, or
@@ -238,21 +206,17 @@ def counterfactual(
         Observation labels are the non-dimension coordinates ``obs_importer``,
         ``obs_exporter``, ``obs_industry``, ``obs_year``.
     """
-    from ..structural.fit import fit_spec
-    from ..structural.predict import predict_tstar
-
     if not 0.0 < float(interval) < 1.0:
         raise SpecError(f"counterfactual: interval must lie in (0, 1), got {interval!r}")
-    idata = _thin(_as_idata(idata), int(thin))
-    spec = fit_spec(idata)
-    if panel is None:
-        from ..datasets import load_panel
-
-        panel = load_panel()
-    if not isinstance(panel, Panel):
+    if panel is not None and not isinstance(panel, Panel):
         raise StructestError(
             f"counterfactual: panel must be a structest Panel, got {type(panel).__name__}"
         )
+    f = as_fit(fit)
+    spec = f.spec
+    post = _thin(f.posterior, int(thin))
+    if panel is None:
+        panel = f.panel
     bad_by = [c for c in by if c not in panel.df.columns]
     if bad_by:
         raise SpecError(f"counterfactual: by column(s) {bad_by} are not in the panel")
@@ -276,14 +240,17 @@ def counterfactual(
             stacklevel=2,
         )
     lo = _lower(lower, spec)
+    pooled_notes = _pooled_cell_notes(spec, panel, scen.shocks(panel))
+    for note in pooled_notes:
+        warnings.warn(note, UserWarning, stacklevel=2)
 
-    ts0 = predict_tstar(idata, panel).values
-    ts1 = predict_tstar(idata, cf_panel).values
+    ts0 = tstar_draws(post, spec, f.design_for(panel).arrays)
+    ts1 = tstar_draws(post, spec, f.design_for(cf_panel).arrays)
     m0 = panel.df["mfn"].to_numpy(float)
     m1 = cf_panel.df["mfn"].to_numpy(float)
-    e = draw_errors(idata, ts0.shape, seed) if noise else 0.0
+    e = posterior_errors(post, spec, len(panel), seed) if noise else 0.0
     ap0, ap1 = cap(ts0 + e, m0, lo), cap(ts1 + e, m1, lo)
-    ds = _assemble(panel, cf_panel, scen, ts0, ts1, ap0, ap1, idata, by, float(interval))
+    ds = _assemble(panel, cf_panel, scen, ts0, ts1, ap0, ap1, post, by, float(interval))
     ds.attrs.update(
         {
             "scenario": scen.describe(),
@@ -295,6 +262,7 @@ def counterfactual(
             "interval": float(interval),
             "thin": int(thin),
             "panel_source": str(panel.meta.get("source", "unknown")),
+            "identification_notes": " | ".join(pooled_notes),
             "applied_definition": (
                 "clip(t*_draw + e, lower, MFN) with e common to both states"
                 if noise
@@ -305,6 +273,39 @@ def counterfactual(
     return ds
 
 
+#: shocked variable -> (panel column it moves, coefficient it works through)
+_SHOCKED = {
+    "fva": ("log_fva", "g_FVA"),
+    "fg": ("log_fg", "g_IP"),
+    "dva": ("log_dva", "g_DVA"),
+    "imports": ("log_imports", "every ratio"),
+}
+
+
+def _pooled_cell_notes(spec: Any, panel: Panel, shocks: Mapping[str, np.ndarray]) -> list[str]:
+    """Notes for shocks to a variable that is constant within the cells of one of the
+    spec's partially pooled effects: its coefficient then rests on between-cell variation
+    and the random-effects assumption (effects independent of that variable)."""
+    notes = []
+    df = panel.df
+    for name, shock in shocks.items():
+        if name not in _SHOCKED or not np.any(np.asarray(shock) != 0):
+            continue
+        col, coef = _SHOCKED[name]
+        for e in spec.effects:
+            groups = df.groupby(e, sort=False)[col]
+            if (groups.size() > 1).any() and bool((groups.nunique() <= 1).all()):
+                notes.append(
+                    f"{name} growth shifts {col}, which is constant within the cells of the "
+                    f"partially pooled effect '{e}' of model '{spec.name}': {coef} is then "
+                    "identified only by between-cell variation under the random-effects "
+                    "assumption (effects independent of it), not by within-cell variation; "
+                    "see the fit's identification table"
+                )
+                break
+    return notes
+
+
 def _assemble(
     panel: Panel,
     cf_panel: Panel,
@@ -313,13 +314,12 @@ def _assemble(
     ts1: np.ndarray,
     ap0: np.ndarray,
     ap1: np.ndarray,
-    idata: Any,
+    post: xr.Dataset,
     by: Sequence[str],
     interval: float,
 ) -> xr.Dataset:
     df, cf = panel.df, cf_panel.df
     m0, m1 = df["mfn"].to_numpy(float), cf["mfn"].to_numpy(float)
-    post = idata.posterior
     obs = np.arange(len(df))
     cd = ("chain", "draw", "obs")
     shocks = scen.shocks(panel)

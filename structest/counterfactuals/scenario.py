@@ -98,7 +98,7 @@ def measured_growth(kind: str = "fva", start: int = 1995, end: int = 2009) -> pd
         Log changes named ``"<kind>_growth"``; cells with a non-positive value in either
         year are left out.
     """
-    from ..datasets import va_contents
+    from ..data.load import va_contents
 
     kind = str(kind).lower()
     if kind not in ("fva", "dva", "fg"):

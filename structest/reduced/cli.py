@@ -29,14 +29,13 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Estimate a reduced-form specification (BBJ 2016 eq. 16/17/19...) and print the table."""
-        from .. import tables
         from ..panel import Panel
-        from . import fit_reduced_form
+        from . import fit_reduced_form, tables
 
         if fmt not in ("markdown", "latex"):
             raise SpecError(f"--format must be 'markdown' or 'latex', got '{fmt}'")
         if data is None:
-            from ..datasets import load_panel
+            from ..data.load import load_panel
 
             panel = load_panel()
         else:

@@ -36,11 +36,15 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Fit the structural model (NumPyro NUTS), save it and print a summary."""
+        from .._devices import set_host_devices
         from ..panel import Panel
-        from .fit import SamplingWarning, check_sampling, fit, save_fit, summarize
+        from .diagnostics import SamplingWarning
+        from .sampling import fit
+
+        set_host_devices(strict=False)  # one XLA CPU device per core: chains in parallel
 
         if data is None:
-            from ..datasets import load_panel
+            from ..data.load import load_panel
 
             panel = load_panel()
         else:
@@ -48,7 +52,7 @@ def register(app: typer.Typer) -> None:
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SamplingWarning)  # printed below instead
-            idata = fit(
+            result = fit(
                 panel,
                 model,
                 chains=chains,
@@ -60,18 +64,18 @@ def register(app: typer.Typer) -> None:
                 progress_bar=None if progress else False,
             )
         elapsed = time.perf_counter() - t0
-        save_fit(idata, out)
-        div = int(idata.sample_stats["diverging"].values.sum())
-        table = summarize(idata)
+        result.save(out)
+        div = int(result.idata.sample_stats["diverging"].values.sum())
+        table = result.summary()
         typer.echo(
-            f"model {idata.posterior.attrs['model_name']}: {len(panel)} obs, {chains} chains x {draws} draws "
+            f"model {result.spec.name}: {len(panel)} obs, {chains} chains x {draws} draws "
             f"(+{tune} tune), sampled in {elapsed:.1f} s -> {out}"
         )
         typer.echo(
             f"divergences: {div}; max R-hat: {table['r_hat'].max():.3f}; min bulk ESS: {table['ess_bulk'].min():.0f}"
         )
         typer.echo(table.to_string(float_format=lambda v: f"{v:.3f}"))
-        problems = check_sampling(idata)
+        problems = result.diagnostics()
         for msg in problems:
             typer.echo(f"WARNING: {msg}", err=True)
         if not problems:

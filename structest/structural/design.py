@@ -9,12 +9,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import SpecError
-from ..panel import Panel
+from ..panel import MFN_TOL, Panel
 from .likelihood import EXACT, LEFT, NONE, RIGHT
 from .spec import ModelSpec
-
-#: tolerance (pp) for "applied equals MFN" / "applied at the lower bound"
-TOL = 1e-6
 
 
 @dataclass(frozen=True)
@@ -104,12 +101,12 @@ def build_design(
     mfn = df["mfn"].to_numpy(float)
     n = len(df)
     lower = np.full(n, -np.inf if spec.lower is None else float(spec.lower))
-    at_mfn = df["censored"].to_numpy(bool) | (tariff >= mfn - TOL)
+    at_mfn = df["censored"].to_numpy(bool) | (tariff >= mfn - MFN_TOL)
     kind = np.full(n, EXACT, dtype=np.int64)
     kind[at_mfn] = RIGHT
     if spec.lower is not None:
-        kind[(~at_mfn) & (tariff <= spec.lower + TOL)] = LEFT
-        kind[mfn <= spec.lower + TOL] = NONE
+        kind[(~at_mfn) & (tariff <= spec.lower + MFN_TOL)] = LEFT
+        kind[mfn <= spec.lower + MFN_TOL] = NONE
     rta = df["rta"].to_numpy(float) if spec.rta_regime else np.zeros(n)
     arrays: dict[str, np.ndarray] = {
         **x,

@@ -1,8 +1,9 @@
-"""The structural model's maths as pure JAX functions (float64).
+"""The structural model's maths as pure JAX functions.
 
-Importing this module switches JAX to 64-bit floats (``jax.config.update("jax_enable_x64",
-True)``): censored likelihood terms ``log Phi(z)`` for large ``|z|`` and the small
-differences between regimes need double precision.
+Call them in 64-bit floats (``with jax.enable_x64(True):``, as every entry point of
+:mod:`structest.structural` does): censored likelihood terms ``log Phi(z)`` for large
+``|z|`` and the small differences between regimes need double precision. Importing this
+module changes no JAX setting.
 
 Two dicts go in:
 
@@ -23,7 +24,7 @@ Two dicts go in:
 ``sel_exact``, ``sel_right``, ``sel_left`` (int[k], optional): positions of the
 observations of each kind, for the fast path of :func:`loglik`.
 
-Functions: :func:`implied_coefficients`, :func:`tstar_structural`, :func:`tstar`,
+Functions: :func:`tstar_structural`, :func:`tstar`,
 :func:`cell_means`, :func:`loglik_pointwise`, :func:`loglik`.
 """
 
@@ -35,55 +36,29 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import betainc, gammaln, log_ndtr
 
-jax.config.update("jax_enable_x64", True)
+from ..equations import SCALE, implied_coefficients
 
 Params = dict[str, Any]
 Arrays = dict[str, Any]
 
-#: structural tariffs are fractions; panels hold percentage points
-SCALE = 100.0
+
+__all__ = [
+    "EXACT",
+    "LEFT",
+    "NONE",
+    "RIGHT",
+    "SCALE",
+    "cell_means",
+    "implied_coefficients",
+    "loglik",
+    "loglik_pointwise",
+    "t_logcdf",
+    "tstar",
+    "tstar_structural",
+]
 
 #: observation kinds in ``arrays["kind"]``
 EXACT, RIGHT, LEFT, NONE = 0, 1, 2, 3
-
-
-def _get(params: Params, arrays: Arrays, name: str) -> jax.Array:
-    v = jnp.asarray(params[name])
-    key = f"grp_{name}"
-    if v.ndim == 1 and key in arrays:
-        return v[arrays[key]]
-    return v
-
-
-def implied_coefficients(params: Params, arrays: Arrays | None = None) -> dict[str, jax.Array]:
-    """Reduced-form coefficients (pp) implied by the structural parameters.
-
-    ``intercept = 100/eps``, ``g_IP = 100 delta/(eps |lambda|)``,
-    ``g_FVA = -100 (1-delta_star) eps_r_home/(eps |lambda|)``,
-    ``g_DVA = -100 (1+delta_dstar) eps_r_abroad/eps`` and, when ``eps_tilde`` is in
-    ``params``, ``g_IP_rta``/``g_FVA_rta`` with ``eps_tilde, lambda_tilde``. With
-    ``arrays`` (holding ``grp_<name>``), group-varying parameters are expanded per
-    observation; without, they broadcast as given.
-    """
-    arrays = arrays or {}
-
-    def g(n: str) -> jax.Array:
-        return _get(params, arrays, n)
-
-    eps, lam = g("eps"), g("lambda_abs")
-    ip = g("delta")
-    fva = (1.0 - g("delta_star")) * g("eps_r_home")
-    out = {
-        "intercept": SCALE / eps,
-        "g_IP": SCALE * ip / (eps * lam),
-        "g_FVA": -SCALE * fva / (eps * lam),
-        "g_DVA": -SCALE * (1.0 + g("delta_dstar")) * g("eps_r_abroad") / eps,
-    }
-    if "eps_tilde" in params:
-        el = g("eps_tilde") * g("lambda_tilde")
-        out["g_IP_rta"] = SCALE * ip / el
-        out["g_FVA_rta"] = -SCALE * fva / el
-    return out
 
 
 def tstar_structural(params: Params, arrays: Arrays) -> jax.Array:

@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from ..errors import SpecError
 
 #: family -> number of arguments
@@ -131,4 +133,26 @@ def pymc_dist(name: str, prior: PriorTuple, **kwargs: Any) -> Any:
         return pm.TruncatedNormal(name, mu=a[0], sigma=a[1], lower=a[2], **kwargs)
     if family == "exponential":
         return pm.Exponential(name, lam=a[0], **kwargs)
+    raise SpecError(f"unknown prior family {family!r}")  # pragma: no cover
+
+
+def scipy_dist(prior: PriorTuple) -> Any:
+    """The same prior as a frozen :mod:`scipy.stats` distribution (log densities of draws)."""
+    from scipy import stats
+
+    family, *a = prior
+    if family == "lognormal":
+        return stats.lognorm(s=a[1], scale=float(np.exp(a[0])))
+    if family == "normal":
+        return stats.norm(a[0], a[1])
+    if family == "halfnormal":
+        return stats.halfnorm(scale=a[0])
+    if family == "beta":
+        return stats.beta(a[0], a[1])
+    if family == "gamma":
+        return stats.gamma(a[0], scale=1.0 / a[1])
+    if family == "truncnormal":
+        return stats.truncnorm((a[2] - a[0]) / a[1], np.inf, loc=a[0], scale=a[1])
+    if family == "exponential":
+        return stats.expon(scale=1.0 / a[0])
     raise SpecError(f"unknown prior family {family!r}")  # pragma: no cover

@@ -28,9 +28,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from .._io import models_dir
 from ..codes import STRUCTURAL_PARAMS
 from ..errors import SpecError
-from ..resources import models_dir
 from .priors import POSITIVE_FAMILIES, PriorTuple, check_prior
 
 #: Structural parameters of eq. (11)/(14) in the order they are reported.
@@ -75,7 +75,8 @@ DEFAULT_PRIORS: dict[str, PriorTuple] = {
     "sd": ("halfnormal", 0.5),
 }
 
-_KEYS = {
+#: the top-level keys of a model file, in file order; then the tables [priors], [hierarchy]
+_TOP_KEYS: tuple[str, ...] = (
     "name",
     "description",
     "ratios",
@@ -84,9 +85,8 @@ _KEYS = {
     "lower",
     "effects",
     "centred_effect",
-    "priors",
-    "hierarchy",
-}
+)
+_KEYS = {*_TOP_KEYS, "priors", "hierarchy"}
 
 
 def _freeze(d: Mapping[str, Any]) -> MappingProxyType:
@@ -120,7 +120,7 @@ class ModelSpec:
         prior ``Normal(loc + that mean, tau_<e>)``, i.e. the same model. The data pin the
         cell means down, so the coefficients no longer trade off against hundreds of
         effects: with ``imp_ind_year`` (FG and FVA are constant within its cells) this
-        removed the g_IP/g_FVA ridge that made NUTS diverge on the bundled panel.
+        removes the g_IP/g_FVA ridge in which NUTS diverges.
     priors
         Full prior table (defaults merged with the file and any overrides). Keys: the
         structural parameters, ``sigma``, ``nu``, ``mu``, ``tau_<effect>``, ``sd_<param>``.
@@ -194,18 +194,7 @@ class ModelSpec:
     def to_toml(self) -> str:
         """TOML text that :func:`load_model` reads back to an equal spec."""
         d = self.to_dict()
-        lines = []
-        for k in (
-            "name",
-            "description",
-            "ratios",
-            "errors",
-            "rta_regime",
-            "lower",
-            "effects",
-            "centred_effect",
-        ):
-            lines.append(f"{k} = {_toml_value(d[k])}")
+        lines = [f"{k} = {_toml_value(d[k])}" for k in _TOP_KEYS]
         lines.append("\n[priors]")
         lines += [f"{k} = {_toml_value(v)}" for k, v in d["priors"].items()]
         if d["hierarchy"]:

@@ -1,0 +1,43 @@
+"""Checks of a structural fit: posterior predictive (:mod:`.ppc`), PSIS-LOO (:mod:`.loo`),
+prior predictive (:mod:`.prior_predictive`) and misspecified variants (:mod:`.variants`).
+
+Every function takes a :class:`~structest.structural.results.StructuralFit` (or a structest
+``InferenceData``); a panel passed with it must be the fitted one.
+"""
+
+from __future__ import annotations
+
+from .loo import check_comparable, loo_compare, pareto_k_table
+from .ppc import (
+    GROUPINGS,
+    MAX_DRAWS,
+    loo_pit_randomized,
+    posterior_predictive,
+    ppc_dva_bands,
+    ppc_industry_moments,
+    ppc_mass_at_mfn,
+    ppc_preference_distribution,
+    ppc_summary,
+    with_posterior_predictive,
+)
+from .prior_predictive import prior_predictive_check, prior_predictive_draws
+from .variants import ignore_censoring
+
+__all__ = [
+    "GROUPINGS",
+    "MAX_DRAWS",
+    "check_comparable",
+    "ignore_censoring",
+    "loo_compare",
+    "loo_pit_randomized",
+    "pareto_k_table",
+    "posterior_predictive",
+    "ppc_dva_bands",
+    "ppc_industry_moments",
+    "ppc_mass_at_mfn",
+    "ppc_preference_distribution",
+    "ppc_summary",
+    "prior_predictive_check",
+    "prior_predictive_draws",
+    "with_posterior_predictive",
+]

@@ -1,0 +1,267 @@
+"""Paper-style regression tables (coefficient, SE in parentheses, stars, N, FE rows).
+
+:func:`regression_table` takes a list of reduced-form :class:`~structest.reduced.Results`
+and, optionally, pre-computed columns (e.g. Bayesian posteriors) given as
+``name -> (coef Series, se Series or interval)``, and renders Markdown, LaTeX or a
+DataFrame. Stars: ``*`` p < .1, ``**`` p < .05, ``***`` p < .01 (only for fitted results).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import StructestError
+from .formula import FE_LABELS, LABELS
+from .results import Results
+
+ExtraColumn = tuple[pd.Series, Any]
+
+#: the one label of each estimator, in tables, the report and plots
+ESTIMATOR_NAMES = {"ols": "OLS", "iv": "Linear-IV", "tobit": "Tobit", "tobit_iv": "Tobit-IV"}
+
+
+def stars(p: float) -> str:
+    """Significance stars: * p<.1, ** p<.05, *** p<.01."""
+    if not np.isfinite(p):
+        return ""
+    return "***" if p < 0.01 else "**" if p < 0.05 else "*" if p < 0.1 else ""
+
+
+def _fmt(x: float, digits: int) -> str:
+    if x is None or not np.isfinite(x):
+        return ""
+    return f"{x:.{digits}f}"
+
+
+def _interval(second: Any, name: str) -> pd.Series:
+    """Normalise the uncertainty of an extra column to strings '(se)' or '[lo, hi]'."""
+    if isinstance(second, pd.DataFrame):
+        if second.shape[1] != 2:
+            raise StructestError(
+                f"extra column '{name}': an interval frame needs 2 columns (lower, upper)"
+            )
+        return second.apply(lambda r: ("interval", float(r.iloc[0]), float(r.iloc[1])), axis=1)
+    if isinstance(second, pd.Series):
+        return second.map(
+            lambda v: (
+                ("interval", float(v[0]), float(v[1]))
+                if isinstance(v, tuple | list | np.ndarray)
+                else ("se", float(v))
+            )
+        )
+    raise StructestError(
+        f"extra column '{name}': second element must be a Series (SE or (lo, hi)) or a 2-column DataFrame"
+    )
+
+
+def regression_table(
+    results: Sequence[Results],
+    labels: Mapping[str, str] | None = None,
+    to: str = "markdown",
+    *,
+    column_names: Sequence[str] | None = None,
+    extra_columns: Mapping[str, ExtraColumn] | None = None,
+    extra_stats: Mapping[str, Mapping[str, Any]] | None = None,
+    order: Sequence[str] | None = None,
+    digits: int = 3,
+    title: str | None = None,
+) -> str | pd.DataFrame:
+    """Build a regression table.
+
+    Parameters
+    ----------
+    results
+        Fitted results, one column each.
+    labels
+        Display labels by regressor name (defaults: the results' own labels, then
+        :data:`structest.reduced.formula.LABELS`).
+    to
+        ``"markdown"``, ``"latex"`` or ``"frame"``.
+    column_names
+        Column headers (default ``(1)``, ``(2)``... with the estimator).
+    extra_columns
+        Pre-computed columns appended on the right: ``name -> (coef, unc)`` with ``coef`` a
+        Series by regressor and ``unc`` a Series of SEs (shown in parentheses), a Series of
+        ``(lower, upper)`` tuples or a 2-column DataFrame (shown in brackets).
+    extra_stats
+        Rows below the coefficients for extra columns: ``name -> {"Observations": n, ...}``.
+    order
+        Regressor order (default: first appearance).
+    digits
+        Decimals.
+    title
+        Optional caption.
+
+    Returns
+    -------
+    str or DataFrame
+        The table text, or a DataFrame whose index is the row label.
+    """
+    if to not in ("markdown", "latex", "frame"):
+        raise StructestError(f"to must be 'markdown', 'latex' or 'frame', got {to!r}")
+    results = list(results)
+    extra_columns = dict(extra_columns or {})
+    extra_stats = dict(extra_stats or {})
+    if not results and not extra_columns:
+        raise StructestError("regression_table needs at least one result or extra column")
+    n_res = len(results)
+    heads = (
+        list(column_names)
+        if column_names is not None
+        else [
+            f"({k + 1}) {ESTIMATOR_NAMES.get(r.estimator, r.estimator)}"
+            for k, r in enumerate(results)
+        ]
+    )
+    if len(heads) != n_res:
+        raise StructestError(f"{len(heads)} column names for {n_res} results")
+    heads += list(extra_columns)
+
+    user = dict(labels or {})
+
+    def label_of(r: Results | None, t: str) -> str:
+        if t in user:
+            return user[t]
+        return r.label(t) if r is not None else LABELS.get(t, t)
+
+    # rows are (term, label): one term shown under two labels (e.g. log_ip_ratio, which is
+    # g_IP alone or g_IP + g_FVA depending on the fixed effects) gets two rows
+    names: list[str] = list(order) if order is not None else []
+    if order is None:
+        for r in results:
+            names += [t for t in r.params.index if t not in names]
+        for coef, _ in extra_columns.values():
+            names += [t for t in coef.index if t not in names]
+    keys: list[tuple[str, str]] = []
+    for t in names:
+        labs = [label_of(r, t) for r in results if t in r.params.index]
+        labs = labs or [label_of(None, t)]
+        keys += [(t, lb) for lb in dict.fromkeys(labs) if (t, lb) not in keys]
+
+    rows: list[tuple[str, list[str]]] = []
+    for t, lb in keys:
+        coef_cells, se_cells = [], []
+        for r in results:
+            if t in r.params.index and label_of(r, t) == lb and np.isfinite(r.params[t]):
+                coef_cells.append(_fmt(r.params[t], digits) + stars(float(r.pvalues[t])))
+                se_cells.append(f"({_fmt(r.se[t], digits)})")
+            else:
+                coef_cells.append("")
+                se_cells.append("")
+        first_label = next((k[1] for k in keys if k[0] == t), lb)
+        for name, (coef, unc) in extra_columns.items():
+            u = _interval(unc, name)
+            if t in coef.index and lb == first_label:
+                coef_cells.append(_fmt(float(coef[t]), digits))
+                kind = u.get(t)
+                if kind is None:
+                    se_cells.append("")
+                elif kind[0] == "se":
+                    se_cells.append(f"({_fmt(kind[1], digits)})")
+                else:
+                    se_cells.append(f"[{_fmt(kind[1], digits)}, {_fmt(kind[2], digits)}]")
+            else:
+                coef_cells += [""]
+                se_cells += [""]
+        rows.append((lb, coef_cells))
+        rows.append(("", se_cells))
+
+    def stat_row(name: str, values: list[str]) -> None:
+        extras = [str(extra_stats.get(c, {}).get(name, "")) for c in extra_columns]
+        rows.append((name, values + extras))
+
+    stat_row("Observations", [f"{r.nobs:,}" for r in results])
+    if any(r.r2 is not None for r in results):
+        stat_row("R-squared", [_fmt(r.r2, 3) if r.r2 is not None else "" for r in results])
+    if any(r.loglik is not None for r in results):
+        stat_row(
+            "Log-likelihood", [_fmt(r.loglik, 1) if r.loglik is not None else "" for r in results]
+        )
+    fes: list[str] = []
+    for r in results:
+        fes += [f for f in r.fe if f not in fes]
+    for fe in fes:
+        stat_row(f"FE: {FE_LABELS.get(fe, fe)}", ["Y" if fe in r.fe else "N" for r in results])
+    if any(r.sample != "all" for r in results):
+        stat_row("Sample", [r.sample for r in results])
+    names_extra = {k for s in extra_stats.values() for k in s} - {
+        "Observations",
+        "R-squared",
+        "Log-likelihood",
+        *(f"FE: {FE_LABELS.get(f, f)}" for f in fes),
+        "Sample",
+    }
+    for name in sorted(names_extra):
+        stat_row(name, [""] * n_res)
+
+    index = [r[0] for r in rows]
+    body = [r[1] for r in rows]
+    if to == "frame":
+        return pd.DataFrame(body, index=pd.Index(index, name=""), columns=heads)
+    if to == "markdown":
+        return _markdown(index, body, heads, title)
+    return _latex(index, body, heads, title)
+
+
+def markdown_grid(index: Sequence[Any], body: Sequence[Sequence[Any]], heads: Sequence[Any]) -> str:
+    """A Markdown table: a header row of ``heads``, then one row per ``index`` entry with
+    its ``body`` cells (right-aligned columns)."""
+    lines = ["| | " + " | ".join(map(str, heads)) + " |", "|---|" + "---:|" * len(heads)]
+    for name, cells in zip(index, body, strict=True):
+        lines.append(f"| {name} | " + " | ".join(map(str, cells)) + " |")
+    return "\n".join(lines)
+
+
+def _markdown(index: list[str], body: list[list[str]], heads: list[str], title: str | None) -> str:
+    lines = [f"**{title}**", ""] if title else []
+    lines.append(markdown_grid(index, body, heads))
+    lines.append("")
+    lines.append(
+        "Clustered standard errors in parentheses (intervals in brackets). * p<.1, ** p<.05, *** p<.01."
+    )
+    return "\n".join(lines)
+
+
+def _tex(s: str) -> str:
+    for a, b in (
+        ("\\", "\\textbackslash{}"),
+        ("&", "\\&"),
+        ("%", "\\%"),
+        ("_", "\\_"),
+        ("#", "\\#"),
+    ):
+        s = s.replace(a, b)
+    return s
+
+
+def _latex_cell(s: str) -> str:
+    for st in ("***", "**", "*"):
+        if s.endswith(st):
+            return _tex(s[: -len(st)]) + f"$^{{{st}}}$"
+    return _tex(s)
+
+
+def _latex(index: list[str], body: list[list[str]], heads: list[str], title: str | None) -> str:
+    cols = "l" + "c" * len(heads)
+    out = ["\\begin{table}[htbp]", "\\centering"]
+    if title:
+        out.append(f"\\caption{{{_tex(title)}}}")
+    out += [f"\\begin{{tabular}}{{{cols}}}", "\\toprule"]
+    out.append(" & " + " & ".join(_tex(h) for h in heads) + " \\\\")
+    out.append("\\midrule")
+    for name, cells in zip(index, body, strict=True):
+        if name == "Observations":
+            out.append("\\midrule")
+        out.append(_tex(name) + " & " + " & ".join(_latex_cell(c) for c in cells) + " \\\\")
+    out += [
+        "\\bottomrule",
+        "\\end{tabular}",
+        "\\par\\footnotesize Clustered standard errors in parentheses. "
+        "$^{*}$ p$<$.1, $^{**}$ p$<$.05, $^{***}$ p$<$.01.",
+        "\\end{table}",
+    ]
+    return "\n".join(out)

@@ -1,0 +1,120 @@
+"""NumPyro adapter: the program's sites as ``numpyro.sample``/``deterministic``/``factor``,
+and NUTS over it."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import numpyro.distributions as nd
+
+from ..priors import PriorTuple, numpyro_dist
+from ..program import Builder, Layout, Sites, structural_program
+from ..spec import ModelSpec
+from . import NutsRun, sample_stats
+
+
+class NumpyroBuilder(Builder):
+    """:class:`Builder` for NumPyro (values are JAX arrays)."""
+
+    def _prior(self, name: str, prior: PriorTuple) -> Any:
+        return numpyro.sample(name, numpyro_dist(prior))
+
+    def _normal(self, name: str, loc: Any, scale: Any, size: int | None) -> Any:
+        d = nd.Normal(loc, scale)
+        return numpyro.sample(name, d if size is None else d.expand([size]).to_event(1))
+
+    def _deterministic(self, name: str, value: Any) -> Any:
+        return numpyro.deterministic(name, value)
+
+    def factor(self, name: str, value: Any) -> None:
+        numpyro.factor(name, value)
+
+    def call(self, fn: Callable[[Any], Any], arg: Any) -> Any:
+        return fn(arg)
+
+    def exp(self, x: Any) -> Any:
+        return jnp.exp(x)
+
+    def mean(self, x: Any) -> Any:
+        return jnp.mean(x)
+
+
+def model(
+    arrays: Mapping[str, Any], spec: ModelSpec, layout: Layout, likelihood: bool = True
+) -> None:
+    """NumPyro model of ``spec``: :func:`structural_program` through :class:`NumpyroBuilder`."""
+    structural_program(NumpyroBuilder(), spec, layout, arrays, likelihood)
+
+
+def _nuts(sites: Sites, target_accept: float) -> Any:
+    from numpyro.infer import NUTS, init_to_median
+
+    return NUTS(
+        model,
+        target_accept_prob=target_accept,
+        dense_mass=[tuple(sites.sampled_scalars())],
+        init_strategy=init_to_median(num_samples=15),
+    )
+
+
+def _devices(chain_method: str, chains: int) -> tuple[str, int]:
+    """Chain method and device count; ``auto`` asks for one device per chain (up to the
+    default count) when JAX has not started yet."""
+    import jax
+
+    from ..._devices import default_host_devices, set_host_devices
+
+    if chain_method == "auto" and chains > 1:
+        n_dev = set_host_devices(min(chains, default_host_devices()), strict=False)
+        return ("parallel" if n_dev >= 2 else "sequential"), n_dev
+    n_dev = jax.local_device_count()
+    return chain_method if chain_method != "auto" else "sequential", n_dev
+
+
+def sample(run: NutsRun) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
+    """NumPyro NUTS (dense mass matrix over the scalar sites), chains over the XLA devices."""
+    import jax
+    from numpyro.infer import MCMC
+
+    chains = run.chains
+    method, n_dev = _devices(run.chain_method, chains)
+    batch = min(chains, n_dev) if method == "parallel" else chains
+    extra = ("diverging", "num_steps", "accept_prob", "energy", "potential_energy")
+    keep = set(run.sites.stored())
+    samples: dict[str, list[np.ndarray]] = {}
+    stats: dict[str, list[np.ndarray]] = {}
+    done = 0
+    with jax.enable_x64(True), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="There are not enough devices")
+        arrays = {k: jnp.asarray(v) for k, v in run.design.arrays.items()}
+        keys = jax.random.split(jax.random.PRNGKey(run.seed), -(-chains // batch))
+        for key in keys:
+            nc = min(batch, chains - done)
+            mcmc = MCMC(
+                _nuts(run.sites, run.target_accept),
+                num_warmup=run.tune,
+                num_samples=run.draws,
+                num_chains=nc,
+                chain_method=method if nc > 1 else "sequential",
+                progress_bar=run.show,
+            )
+            mcmc.run(key, arrays, run.spec, run.layout, True, extra_fields=extra)
+            for k, v in mcmc.get_samples(group_by_chain=True).items():
+                if k in keep:
+                    samples.setdefault(k, []).append(np.asarray(v))
+            for k, v in mcmc.get_extra_fields(group_by_chain=True).items():
+                stats.setdefault(k, []).append(np.asarray(v))
+            done += nc
+    s = {k: np.concatenate(v, axis=0) for k, v in samples.items()}
+    st = {k: np.concatenate(v, axis=0) for k, v in stats.items()}
+    steps = st["num_steps"]
+    depth = np.floor(np.log2(steps.astype(float) + 1.0))
+    out = sample_stats(
+        st["diverging"], steps, depth, st["accept_prob"], st["energy"], -st["potential_energy"]
+    )
+    return s, out, {"chain_method": method, "devices": n_dev}

@@ -1,0 +1,102 @@
+"""PyMC adapter: the same program, with the JAX maths entering through ``wrap_jax``.
+
+JAX functions of the program (the log-likelihood, implied coefficients, cell means) are
+wrapped with :func:`pytensor.link.jax.ops.wrap_jax` (gradients by JAX VJP), so PyMC's NUTS
+targets the very posterior NumPyro samples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..design import Design
+from ..priors import PriorTuple, pymc_dist
+from ..program import Builder, Layout, Sites, structural_program
+from ..spec import ModelSpec
+from . import NutsRun, sample_stats
+
+
+class PymcBuilder(Builder):
+    """:class:`Builder` for PyMC (call inside a ``pm.Model`` context; values are tensors)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        import pymc as pm
+        import pytensor.tensor as pt
+
+        self._pm, self._pt = pm, pt
+
+    def _dims(self, name: str) -> Any:
+        return self.sites.dims[name] or None
+
+    def _prior(self, name: str, prior: PriorTuple) -> Any:
+        return pymc_dist(name, prior, dims=self._dims(name))
+
+    def _normal(self, name: str, loc: Any, scale: Any, size: int | None) -> Any:
+        return self._pm.Normal(name, loc, scale, dims=self._dims(name))
+
+    def _deterministic(self, name: str, value: Any) -> Any:
+        return self._pm.Deterministic(name, value, dims=self._dims(name))
+
+    def factor(self, name: str, value: Any) -> None:
+        self._pm.Potential(name, value)
+
+    def call(self, fn: Callable[[Any], Any], arg: Any) -> Any:
+        from pytensor.link.jax.ops import wrap_jax
+
+        return wrap_jax(fn)(arg)
+
+    def exp(self, x: Any) -> Any:
+        return self._pt.exp(x)
+
+    def mean(self, x: Any) -> Any:
+        return self._pt.mean(x)
+
+
+def build_model(design: Design, spec: ModelSpec) -> tuple[Any, Sites]:
+    """A ``pm.Model`` of ``spec`` on ``design`` and the program's site table.
+
+    Coordinates are the effect levels and the parameter groups, so PyMC's own dims match
+    the program's. Evaluate the model inside ``jax.enable_x64(True)`` (as :func:`sample`
+    does): its JAX parts need 64-bit floats.
+    """
+    import jax
+    import jax.numpy as jnp
+    import pymc as pm
+
+    with jax.enable_x64(True):
+        arrays = {k: jnp.asarray(v) for k, v in design.arrays.items()}
+    coords = {e: list(v) for e, v in design.levels.items()}
+    coords.update({design.group_cols[p]: list(v) for p, v in design.groups.items()})
+    b = PymcBuilder()
+    with pm.Model(coords=coords) as m, jax.enable_x64(True):
+        structural_program(b, spec, Layout.of(design), arrays, likelihood=True)
+    return m, b.sites
+
+
+def sample(run: NutsRun) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
+    """PyMC's default NUTS (one core); the stored sites as ``(chain, draw, ...)`` arrays."""
+    import jax
+    import pymc as pm
+
+    m, _ = build_model(run.design, run.spec)
+    with m, jax.enable_x64(True):
+        idata = pm.sample(
+            draws=run.draws,
+            tune=run.tune,
+            chains=run.chains,
+            cores=1,
+            random_seed=run.seed,
+            progressbar=run.show,
+            target_accept=run.target_accept,
+            compute_convergence_checks=False,
+        )
+    post = idata.posterior
+    samples = {k: np.asarray(post[k].values) for k in run.sites.stored()}
+    ss = idata.sample_stats
+    names = ("diverging", "n_steps", "tree_depth", "acceptance_rate", "energy", "lp")
+    stats = sample_stats(*(ss[k].values for k in names))
+    return samples, stats, {"chain_method": "pymc", "devices": 1}

@@ -1,0 +1,282 @@
+"""The structural model body, written once for every backend.
+
+:func:`structural_program` states the model of a :class:`~structest.structural.spec.ModelSpec`
+(priors, group-varying parameters, effects, deterministics and the likelihood factor)
+against the small :class:`Builder` interface. The NumPyro and PyMC adapters in
+:mod:`structest.structural.backends` implement that interface in a few lines each, so a new
+model feature is written here and nowhere else.
+
+Sites
+-----
+Structural parameters (population values); for a parameter ``p`` in ``[hierarchy]``:
+``sd_<p>``, the auxiliary ``z_<p>`` and ``<p>_group = p exp(sd_<p> z_<p>)``; ``sigma``;
+``nu`` (Student-t); ``mu``; for each effect ``e``: ``tau_<e>`` and ``fe_<e>``, sampled
+non-centred through the auxiliary ``z_<e>`` (``fe = loc + tau z``) or, for
+``spec.centred_effect``, through its auxiliary cell means ``m_<e> ~ Normal(loc + s, tau)``
+(``s``: the cell means of the structural part of t*, ``fe = m - s``); ``mu`` is then carried
+by ``m_<e>_mean = mu + mean(s)`` when the centred effect is the first one (see
+:func:`mu_site`). Deterministics: the implied coefficients (:data:`COEF_NAMES`), the ratio
+:data:`RATIO` and ``<g>_by_<col>`` for coefficients that vary by group. The log-likelihood
+enters as the factor ``loglik``.
+
+Every site is registered with its role and dims in :class:`Sites`; the InferenceData of
+either backend is built from that one table (:func:`site_table`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from ..equations import COEFS_INSIDE, COEFS_OUTSIDE, implied_coefficients
+from .likelihood import cell_means, loglik, tstar_structural
+from .priors import PriorTuple
+from .spec import ModelSpec
+
+#: -g_FVA/g_IP = (1 - delta_star) eps_r_home / delta: free of eps and lambda
+RATIO = "ratio_g_fva_g_ip"
+
+Role = Literal["parameter", "auxiliary", "deterministic"]
+
+
+def coef_names(spec: ModelSpec) -> tuple[str, ...]:
+    """Implied coefficients reported for this spec, then :data:`RATIO`."""
+    inside = COEFS_INSIDE if spec.rta_regime else ()
+    return (*COEFS_OUTSIDE, *inside, RATIO)
+
+
+#: every implied coefficient a model may report
+COEF_NAMES: tuple[str, ...] = (*COEFS_OUTSIDE, *COEFS_INSIDE, RATIO)
+
+
+def mu_site(spec: ModelSpec) -> str:
+    """The sample site that carries ``mu``: ``mu`` itself, or ``m_<e>_mean``.
+
+    When the centred effect is the first effect (mean ``mu``) and ``mu`` has a normal
+    prior, the sampler works on the mean level of the cell means, ``m_<e>_mean = mu +
+    mean(s)``, with the prior of ``mu`` shifted by ``mean(s)``; ``mu`` is then a
+    deterministic. Same model; it removes the ridge in which ``mu`` trades off against the
+    non-RTA intercept ``100/eps``.
+    """
+    e = spec.centred_effect
+    if e is not None and e == spec.effects[0] and spec.priors["mu"][0] == "normal":
+        return f"m_{e}_mean"
+    return "mu"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Sizes the program needs from a design: effect levels and parameter groups.
+
+    Attributes
+    ----------
+    levels
+        ``effect -> number of levels``.
+    groups
+        ``parameter -> (grouping column, number of groups)`` for group-varying parameters.
+    """
+
+    levels: Mapping[str, int]
+    groups: Mapping[str, tuple[str, int]]
+
+    @classmethod
+    def of(cls, design: Any) -> Layout:
+        """The layout of a :class:`~structest.structural.design.Design`."""
+        return cls(
+            levels={e: len(v) for e, v in design.levels.items()},
+            groups={p: (design.group_cols[p], len(v)) for p, v in design.groups.items()},
+        )
+
+    def __hash__(self) -> int:  # static argument of jitted NumPyro code
+        return hash((tuple(sorted(self.levels.items())), tuple(sorted(self.groups.items()))))
+
+
+@dataclass
+class Sites:
+    """Every site the program declared: role and dims (names of the vector dimensions)."""
+
+    role: dict[str, Role] = field(default_factory=dict)
+    dims: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def add(self, name: str, role: Role, dims: tuple[str, ...]) -> None:
+        self.role[name] = role
+        self.dims[name] = tuple(dims)
+
+    def stored(self) -> list[str]:
+        """Sites kept in the posterior (parameters and deterministics), in program order."""
+        return [k for k, r in self.role.items() if r != "auxiliary"]
+
+    def sampled_scalars(self) -> list[str]:
+        """Sampled scalar sites (parameters or auxiliaries without dims): the dense block."""
+        return [k for k, r in self.role.items() if r != "deterministic" and not self.dims[k]]
+
+
+class Builder:
+    """The interface a backend implements (values are the backend's tensors).
+
+    Subclasses implement :meth:`_prior`, :meth:`_normal`, :meth:`_deterministic`,
+    :meth:`factor`, :meth:`call`, :meth:`exp` and :meth:`mean`; the public methods also
+    register each site in :attr:`sites`.
+    """
+
+    def __init__(self) -> None:
+        self.sites = Sites()
+
+    # -- the interface used by the program
+    def prior(
+        self, name: str, prior: PriorTuple, dims: tuple[str, ...] = (), aux: bool = False
+    ) -> Any:
+        """A random variable with a prior tuple ``(family, *args)``."""
+        self.sites.add(name, "auxiliary" if aux else "parameter", dims)
+        return self._prior(name, prior)
+
+    def normal(
+        self, name: str, loc: Any, scale: Any, size: int | None = None, dims: tuple[str, ...] = ()
+    ) -> Any:
+        """An auxiliary Normal site (scalar, or a vector of ``size`` over ``dims``)."""
+        self.sites.add(name, "auxiliary", dims)
+        return self._normal(name, loc, scale, size)
+
+    def deterministic(self, name: str, value: Any, dims: tuple[str, ...] = ()) -> Any:
+        """A stored function of other sites."""
+        self.sites.add(name, "deterministic", dims)
+        return self._deterministic(name, value)
+
+    # -- backend hooks
+    def _prior(self, name: str, prior: PriorTuple) -> Any:
+        raise NotImplementedError
+
+    def _normal(self, name: str, loc: Any, scale: Any, size: int | None) -> Any:
+        raise NotImplementedError
+
+    def _deterministic(self, name: str, value: Any) -> Any:
+        raise NotImplementedError
+
+    def factor(self, name: str, value: Any) -> None:
+        """Add ``value`` to the log density."""
+        raise NotImplementedError
+
+    def call(self, fn: Callable[[Any], Any], arg: Any) -> Any:
+        """Apply a pure JAX function to a pytree of backend values."""
+        raise NotImplementedError
+
+    def exp(self, x: Any) -> Any:
+        raise NotImplementedError
+
+    def mean(self, x: Any) -> Any:
+        raise NotImplementedError
+
+
+def _coefs_by_group(spec: ModelSpec, layout: Layout) -> dict[str, list[str]]:
+    """``col -> implied coefficients that vary over the groups of col`` (by shape)."""
+    import jax
+
+    out: dict[str, list[str]] = {}
+    for col in sorted({c for c, _ in layout.groups.values()}):
+        shapes = {p: jax.ShapeDtypeStruct((), np.float32) for p in spec.structural}
+        for p, (c, n) in layout.groups.items():
+            if c == col:
+                shapes[p] = jax.ShapeDtypeStruct((n,), np.float32)
+        res = jax.eval_shape(implied_coefficients, shapes)
+        out[col] = [k for k, v in res.items() if len(v.shape) == 1]
+    return out
+
+
+def structural_program(
+    b: Builder,
+    spec: ModelSpec,
+    layout: Layout,
+    arrays: Mapping[str, Any],
+    likelihood: bool = True,
+) -> dict[str, Any]:
+    """The model of ``spec`` on the design ``arrays``, stated through the builder ``b``.
+
+    Returns the likelihood's ``params`` (structural values, ``sigma``, ``nu``, ``fe_<e>``).
+    """
+    pri = spec.priors
+    pop: dict[str, Any] = {}
+    params: dict[str, Any] = {}
+    for p in spec.structural:
+        pop[p] = b.prior(p, pri[p])
+        if p in spec.hierarchy:
+            col, n = layout.groups[p]
+            sd = b.prior(f"sd_{p}", pri[f"sd_{p}"])
+            z = b.normal(f"z_{p}", 0.0, 1.0, n, (col,))
+            params[p] = b.deterministic(f"{p}_group", pop[p] * b.exp(sd * z), (col,))
+        else:
+            params[p] = pop[p]
+    params["sigma"] = b.prior("sigma", pri["sigma"])
+    if spec.errors == "student_t":
+        params["nu"] = b.prior("nu", pri["nu"])
+    centred = spec.centred_effect
+    shift = None
+    if centred is not None:
+        idx, n_cells = arrays[f"idx_{centred}"], layout.levels[centred]
+        structural = {p: params[p] for p in spec.structural}
+        shift = b.call(lambda q: cell_means(tstar_structural(q, arrays), idx, n_cells), structural)
+    site = mu_site(spec)
+    if site == "mu":
+        mu = b.prior("mu", pri["mu"])
+    else:
+        level = b.mean(shift)
+        _, loc0, scale0 = pri["mu"]
+        mu = b.deterministic("mu", b.normal(site, loc0 + level, scale0) - level)
+    for k, e in enumerate(spec.effects):
+        tau = b.prior(f"tau_{e}", pri[f"tau_{e}"])
+        loc = mu if k == 0 else 0.0
+        n = layout.levels[e]
+        if e == centred:
+            fe = b.normal(f"m_{e}", loc + shift, tau, n, (e,)) - shift
+        else:
+            fe = loc + tau * b.normal(f"z_{e}", 0.0, 1.0, n, (e,))
+        params[f"fe_{e}"] = b.deterministic(f"fe_{e}", fe, (e,))
+    coefs = b.call(implied_coefficients, pop)
+    for name in coef_names(spec)[:-1]:
+        b.deterministic(name, coefs[name])
+    b.deterministic(RATIO, -coefs["g_FVA"] / coefs["g_IP"])
+    for col, names in _coefs_by_group(spec, layout).items():
+        mixed = {**pop, **{p: params[p] for p, (c, _) in layout.groups.items() if c == col}}
+        by = b.call(implied_coefficients, mixed)
+        for name in names:
+            b.deterministic(f"{name}_by_{col}", by[name], (col,))
+    if likelihood:
+        b.factor("loglik", b.call(lambda q: loglik(q, arrays), params))
+    return params
+
+
+class _DryRun(Builder):
+    """Runs the program on placeholder values to list its sites (no backend needed)."""
+
+    def _prior(self, name: str, prior: PriorTuple) -> Any:
+        return np.float64(0.5)
+
+    def _normal(self, name: str, loc: Any, scale: Any, size: int | None) -> Any:
+        return np.full(size, 0.5) if size is not None else np.float64(0.5)
+
+    def _deterministic(self, name: str, value: Any) -> Any:
+        return value
+
+    def factor(self, name: str, value: Any) -> None:
+        return None
+
+    def call(self, fn: Callable[[Any], Any], arg: Any) -> Any:
+        import jax
+
+        with jax.enable_x64(True):
+            return jax.tree_util.tree_map(np.asarray, fn(arg))
+
+    def exp(self, x: Any) -> Any:
+        return np.exp(x)
+
+    def mean(self, x: Any) -> Any:
+        return np.mean(x)
+
+
+def site_table(spec: ModelSpec, layout: Layout, arrays: Mapping[str, Any]) -> Sites:
+    """Roles and dims of every site of ``spec`` (the program run without a backend)."""
+    b = _DryRun()
+    structural_program(b, spec, layout, arrays, likelihood=False)
+    return b.sites

@@ -1,0 +1,283 @@
+"""The result of a structural fit: :class:`StructuralFit`.
+
+A fit holds the ArviZ ``InferenceData`` (:attr:`StructuralFit.idata`, the escape hatch to
+ArviZ), the :class:`~structest.structural.spec.ModelSpec`, the design and the panel it was
+fitted to, identified by a fingerprint (a hash of the observation keys and tariffs) that
+is stored in the NetCDF attributes. Functions of the later steps (checks,
+counterfactuals, the report) take a fit, or an ``InferenceData`` written by structest,
+through :func:`as_fit`, which checks once that a panel passed with it is the fitted one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..errors import StructestError
+from ..panel import Panel
+from .design import Design, build_design
+from .io import fit_spec, load_idata, save_idata, stored_panel
+from .posterior import applied_draws, tstar_draws
+from .spec import ModelSpec
+
+
+@dataclass(frozen=True)
+class StructuralFit:
+    """A fitted structural model.
+
+    Attributes
+    ----------
+    idata
+        ``arviz.InferenceData`` (groups documented in :mod:`structest.structural.io`).
+    spec
+        The model specification.
+    panel
+        The panel the model was fitted to.
+    design
+        The likelihood's arrays and labels on that panel.
+    """
+
+    idata: Any
+    spec: ModelSpec
+    panel: Panel
+    design: Design
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_idata(cls, idata: Any, panel: Panel | None = None) -> StructuralFit:
+        """Wrap an InferenceData written by structest.
+
+        Parameters
+        ----------
+        idata
+            From :func:`structest.fit` (``.idata``) or a saved fit.
+        panel
+            The panel it was fitted to; None: the panel stored in the fit. A panel whose
+            keys or tariffs differ from the fitted ones raises (never a silent mismatch).
+        """
+        spec = fit_spec(idata)
+        if panel is None:
+            panel = stored_panel(idata)
+        elif not isinstance(panel, Panel):
+            raise StructestError(f"expected a structest Panel, got {type(panel).__name__}")
+        else:
+            _check_same(idata, panel)
+        levels = {e: idata.posterior[e].values for e in spec.effects}
+        groups = {p: idata.posterior[col].values for p, col in spec.hierarchy.items()}
+        design = build_design(panel, spec, levels=levels, groups=groups)
+        return cls(idata=idata, spec=spec, panel=panel, design=design)
+
+    @classmethod
+    def load(cls, path: str | Path, panel: Panel | None = None) -> StructuralFit:
+        """Read a fit saved with :meth:`save` (or ``structest fit --out``).
+
+        Without ``panel`` the fit uses the panel stored in the file (the one it was made
+        on); with one, its fingerprint must match.
+        """
+        return cls.from_idata(load_idata(path), panel)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the fit (InferenceData with its panel and spec) to NetCDF atomically."""
+        return save_idata(self.idata, path)
+
+    # ------------------------------------------------------------------ views
+    @property
+    def posterior(self) -> xr.Dataset:
+        """``idata.posterior``."""
+        return self.idata.posterior
+
+    @property
+    def fingerprint(self) -> str:
+        """Hash of the fitted panel's keys and tariffs."""
+        return str(self.idata.posterior.attrs["panel_fingerprint"])
+
+    def __repr__(self) -> str:
+        post = self.posterior
+        return (
+            f"StructuralFit(model={self.spec.name!r}, {self.design.n} obs, "
+            f"{post.sizes['chain']} chains x {post.sizes['draw']} draws)"
+        )
+
+    def summary(self, var_names: list[str] | None = None) -> pd.DataFrame:
+        """Mean, sd, 5%, 95%, R-hat and bulk ESS of the key parameters and coefficients,
+        with what identifies each (``contraction``, ``verdict``: see :meth:`identification`)
+        when the fit has prior draws."""
+        from .diagnostics import summarize
+
+        table = summarize(self.idata, var_names)
+        if "prior" in self.idata.groups():
+            ident = self.identification([n for n in table.index if n in self.idata.prior])
+            table = table.join(ident[["contraction", "verdict"]])
+        return table
+
+    def identification(self, var_names: list[str] | None = None) -> pd.DataFrame:
+        """Contraction, prior/likelihood power-scaling sensitivity and a verdict per quantity
+        (:func:`~structest.structural.diagnostics.identification`)."""
+        from .diagnostics import identification
+
+        return identification(self.idata, var_names)
+
+    def diagnostics(self) -> list[str]:
+        """Sampling problems (divergences, R-hat > 1.01, bulk ESS < 400); empty when clean."""
+        from .diagnostics import check_sampling
+
+        return check_sampling(self.idata)
+
+    def contraction(self, var_names: list[str] | None = None) -> pd.DataFrame:
+        """Prior-to-posterior contraction per scalar parameter and implied coefficient."""
+        from .diagnostics import contraction
+
+        return contraction(self.idata, var_names)
+
+    # ------------------------------------------------------------------ predictions
+    def design_for(self, panel: Panel) -> Design:
+        """The likelihood's arrays on another panel, with this fit's effect levels and groups.
+
+        Raises :class:`~structest.errors.SpecError` for labels the fit has not seen.
+        """
+        return build_design(
+            panel, self.spec, levels=dict(self.design.levels), groups=dict(self.design.groups)
+        )
+
+    def predict(
+        self,
+        panel: Panel | None = None,
+        *,
+        applied: bool = False,
+        noise: bool = True,
+        seed: int | np.random.Generator | None = 0,
+    ) -> xr.DataArray:
+        """Posterior predictions on ``panel`` (default: the fitted one).
+
+        ``applied=False``: latent t* (pp, no noise); ``applied=True``: ``min(max(t* + e,
+        lower), MFN)`` with the error drawn unless ``noise=False``.
+        """
+        ts = predict_tstar(self, panel)
+        if not applied:
+            return ts
+        pan = self.panel if panel is None else panel
+        vals = applied_draws(
+            ts.values, self.posterior, self.spec, pan.df["mfn"].to_numpy(float), seed, noise
+        )
+        return ts.copy(data=vals).rename("applied")
+
+    # ------------------------------------------------------------------ later steps
+    def ppc(self, *, prob: float = 0.9, seed: int = 0) -> pd.DataFrame:
+        """Posterior predictive checks, one row per check (:func:`structest.checks.ppc_summary`)."""
+        from ..checks import ppc_summary
+
+        return ppc_summary(self, prob=prob, seed=seed)
+
+    def loo(self, **kwargs: Any) -> Any:
+        """PSIS-LOO of the fit (``arviz.loo`` on :attr:`idata`)."""
+        import arviz as az
+
+        return az.loo(self.idata, **kwargs)
+
+    def counterfactual(self, **scenario: Any) -> xr.Dataset:
+        """A counterfactual on the fitted panel (:func:`structest.counterfactual`)."""
+        from ..counterfactuals import counterfactual
+
+        return counterfactual(self, **scenario)
+
+
+def _check_same(idata: Any, panel: Panel) -> None:
+    """Raise when ``panel`` is not the panel ``idata`` was fitted to."""
+    want = idata.posterior.attrs.get("panel_fingerprint")
+    if want is not None:
+        if panel.fingerprint() != want:
+            n_fit = int(idata.posterior.attrs.get("panel_n_obs", -1))
+            raise StructestError(
+                f"the panel ({len(panel)} obs) is not the one this model was fitted to "
+                f"({n_fit} obs): their observations (keys or tariffs) differ; pass the fitted "
+                "panel or none (a fit carries its own)"
+            )
+        return
+    obs = np.asarray(idata.observed_data["tariff"].values, float)
+    if obs.shape[0] != len(panel) or not np.allclose(
+        obs, panel.df["tariff"].to_numpy(float), atol=1e-8
+    ):
+        raise StructestError(
+            f"the fit has {obs.shape[0]} observations whose tariffs differ from the panel's "
+            f"({len(panel)} obs); pass the panel the model was fitted to"
+        )
+
+
+def as_fit(obj: Any, panel: Panel | None = None) -> StructuralFit:
+    """A :class:`StructuralFit` from a fit, an InferenceData of structest or a saved file.
+
+    ``panel`` (optional) must match the fitted panel's keys and tariffs (the fingerprint);
+    it then replaces the fit's panel for statistics that read panel columns (e.g. the
+    original MFN rates against a fit that ignored censoring).
+    """
+    if isinstance(obj, StructuralFit):
+        if panel is None or panel is obj.panel:
+            return obj
+        _check_same(obj.idata, panel)
+        return replace(obj, panel=panel)
+    if isinstance(obj, (str, Path)):
+        return StructuralFit.load(obj, panel)
+    if hasattr(obj, "posterior"):
+        return StructuralFit.from_idata(obj, panel)
+    raise StructestError(
+        f"expected a StructuralFit, an InferenceData from structest.fit or a path to a saved "
+        f"fit, got {type(obj).__name__}"
+    )
+
+
+def _obs_coords(panel: Panel) -> dict[str, Any]:
+    out: dict[str, Any] = {"obs": np.arange(len(panel))}
+    for k, v in panel.obs_coords().items():
+        out[k] = ("obs", np.asarray(v).astype(np.int64 if k == "year" else str))
+    return out
+
+
+def predict_tstar(fit: Any, panel: Panel | None = None) -> xr.DataArray:
+    """Latent optimal tariff t* (pp, no noise) for every posterior draw.
+
+    Parameters
+    ----------
+    fit
+        A :class:`StructuralFit` (or an InferenceData of structest with its panel stored).
+    panel
+        Observations to predict (default: the fitted panel); it may differ from the fitted
+        one in DVA/FVA/FG/imports/RTA/MFN, but its effect labels (e.g. ``imp_ind_year``)
+        must exist in the fit.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``tstar`` with dims ``(chain, draw, obs)`` and obs coords importer, exporter,
+        industry, year.
+    """
+    f = fit if isinstance(fit, StructuralFit) else as_fit(fit)
+    pan = f.panel if panel is None else panel
+    design = f.design if panel is None else f.design_for(pan)
+    post = f.posterior
+    vals = tstar_draws(post, f.spec, design.arrays)
+    return xr.DataArray(
+        vals,
+        dims=("chain", "draw", "obs"),
+        coords={"chain": post["chain"].values, "draw": post["draw"].values, **_obs_coords(pan)},
+        name="tstar",
+    )
+
+
+def predict_applied(
+    fit: Any,
+    panel: Panel | None = None,
+    seed: int | np.random.Generator | None = 0,
+    noise: bool = True,
+) -> xr.DataArray:
+    """Posterior-predictive applied tariffs ``min(max(t* + e, lower), mfn)`` on ``panel``.
+
+    See :func:`predict_tstar`; the panel's ``mfn`` is the cap, ``noise=False`` drops the
+    error draw.
+    """
+    f = fit if isinstance(fit, StructuralFit) else as_fit(fit)
+    return f.predict(panel, applied=True, noise=noise, seed=seed)
