@@ -112,3 +112,25 @@ def test_backends_same_sites_dims_and_log_density(name, panel) -> None:
         det = m.compile_fn(outs, inputs=m.value_vars, on_unused_input="ignore")(values)
     for k, v in zip(sorted(np_det), det, strict=True):
         np.testing.assert_allclose(np.asarray(v), np.asarray(tr[k]["value"]), rtol=1e-10)
+
+
+def test_mundlak_cell_means_are_the_centred_group_means(panel) -> None:
+    """xbar_<e>: per effect level, the mean of each regressor over its observations, minus
+    the overall mean (computed here with pandas)."""
+    import pandas as pd
+
+    spec = load_model("bbj_cre")
+    design = build_design(panel, spec)
+    df = pd.DataFrame(
+        {
+            "x_ip": panel.df["log_ip_ratio"],
+            "x_fva": panel.df["log_fva_ratio"],
+            "x_dva": panel.df["log_dva_ratio"],
+            "rta": panel.df["rta"].astype(float),
+        }
+    )
+    for e in spec.mundlak:
+        want = df.groupby(panel.df[e].astype(str)).mean() - df.mean()
+        want = want.loc[design.levels[e], list(spec.mundlak_regressors)].to_numpy()
+        np.testing.assert_allclose(design.arrays[f"xbar_{e}"], want, atol=1e-12)
+    assert list(design.coords["regressor"]) == ["x_ip", "x_fva", "x_dva", "rta"]

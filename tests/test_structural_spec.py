@@ -7,7 +7,7 @@ import pytest
 from structest.errors import SpecError
 from structest.structural.spec import available_models, load_model, spec_from_dict, spec_from_json
 
-BUNDLED = ("bbj", "bbj_level", "bbj_t", "pooled", "bbj_hier", "bbj_eq19")
+BUNDLED = ("bbj", "bbj_level", "bbj_t", "pooled", "bbj_hier", "bbj_eq19", "bbj_cre")
 
 
 def test_bundled_models_load() -> None:
@@ -15,7 +15,7 @@ def test_bundled_models_load() -> None:
     for name in BUNDLED:
         spec = load_model(name)
         assert spec.name == name
-        assert set(spec.scalar_params) == set(spec.priors)
+        assert {*spec.scalar_params, *spec.vector_params} == set(spec.priors)
     assert load_model("bbj").ratios == "log" and load_model("bbj_level").ratios == "level"
     assert load_model("bbj_t").errors == "student_t" and "nu" in load_model("bbj_t").priors
     assert "eps_tilde" not in load_model("pooled").priors
@@ -65,3 +65,18 @@ def test_roundtrip_toml_and_json(tmp_path) -> None:
     none_lower = spec_from_dict({"name": "x", "lower": "none"})
     assert none_lower.lower is None
     assert spec_from_json(none_lower.to_json()).lower is None
+
+
+def test_mundlak_effects() -> None:
+    cre = load_model("bbj_cre")
+    assert cre.mundlak == ("imp_ind_year", "exp_ind_year")
+    assert cre.vector_params == ("gamma_imp_ind_year", "gamma_exp_ind_year")
+    assert cre.mundlak_regressors == ("x_ip", "x_fva", "x_dva", "rta")
+    assert spec_from_json(cre.to_json()) == cre
+    assert load_model("bbj").mundlak == ()
+    wide = cre.with_priors({"gamma_imp_ind_year": ("normal", 0.0, 50.0)})
+    assert wide.priors["gamma_imp_ind_year"] == ("normal", 0.0, 50.0)
+    with pytest.raises(SpecError, match="'mundlak'.*must name distinct effects"):
+        spec_from_dict({"name": "x", "mundlak": ["pair"]})
+    with pytest.raises(SpecError, match="'mundlak' must be a list"):
+        spec_from_dict({"name": "x", "mundlak": "imp_ind_year"})

@@ -65,6 +65,10 @@ DEFAULTS: dict[str, Any] = {
     "nu": None,  # Student-t degrees of freedom (None: Normal errors)
     "tau_imp": 1.0,  # s.d. of importer-industry-year effects
     "tau_exp": 1.0,  # s.d. of exporter-industry-year effects
+    # pp per log point of the cell's FVA share (deviation from its mean) in the
+    # importer-industry-year effects: 0 keeps them independent of FVA (random effects hold);
+    # otherwise partially pooled effects that ignore it bias g_FVA (Mundlak effects do not)
+    "effect_fva_slope": 0.0,
     # design
     "economies": ECONOMIES,
     "industries": INDUSTRIES,
@@ -226,7 +230,9 @@ def simulate(seed: int = 0, **overrides: Any) -> tuple[Panel, dict[str, Any]]:
     n_cells = n_e * n_x * n_t
     mfn = (p["mfn_median"] * np.exp(p["mfn_spread"] * rng.normal(0.0, 1.0, n_cells)))[cell]
     mu_imp = _calibrate_mu(noise_free, mfn, p)
-    a = (mu_imp + p["tau_imp"] * rng.normal(0.0, 1.0, n_cells))[cell]
+    share_dev = log_share.reshape(-1) - log_share.mean()
+    a_cell = mu_imp + float(p["effect_fva_slope"]) * share_dev
+    a = (a_cell + p["tau_imp"] * rng.normal(0.0, 1.0, n_cells))[cell]
     if p["nu"] is None:
         e = rng.normal(0.0, p["sigma"], n)
     else:

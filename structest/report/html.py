@@ -192,13 +192,20 @@ def _loo_section(doc: _Doc, idata: Any, fits: Mapping[str, Any] | None) -> None:
 
 def _prior_section(doc: _Doc, idata: Any, panel: Panel, seed: int) -> None:
     from .. import checks
-    from ..structural.diagnostics import contraction, key_variables
+    from ..structural.diagnostics import identification, key_variables
     from ..structural.io import fit_spec
     from . import plots
 
     doc.h("Prior vs posterior")
     if "prior" in idata.groups():
-        doc.raw(_table(contraction(idata)))
+        ident = identification(idata)
+        doc.p(
+            "What the data identify. contraction = 1 - posterior variance / prior variance; "
+            "sensitivities: power-scaling "
+            "(arviz.psens; >= 0.05 counts as sensitive). 'driven by priors': the posterior "
+            "repeats its prior; 'prior-data conflict': prior and likelihood pull apart."
+        )
+        doc.raw(_table(ident))
         names = [n for n in key_variables(idata) if n in idata.prior][:12]
         doc.fig("prior_posterior", lambda: plots.plot_prior_posterior(idata, names))
     else:

@@ -34,11 +34,22 @@ class Design:
     levels: dict[str, np.ndarray]
     groups: dict[str, np.ndarray]
     group_cols: dict[str, str]
+    regressors: tuple[str, ...] = ()
 
     @property
     def n(self) -> int:
         """Number of observations."""
         return int(self.arrays["tariff"].shape[0])
+
+    @property
+    def coords(self) -> dict[str, np.ndarray]:
+        """Labels of every named dimension: effect levels, parameter groups and, with
+        Mundlak effects, ``regressor``."""
+        out = {e: np.asarray(v) for e, v in self.levels.items()}
+        out.update({self.group_cols[p]: np.asarray(v) for p, v in self.groups.items()})
+        if self.regressors:
+            out["regressor"] = np.asarray(self.regressors)
+        return out
 
 
 def _index(
@@ -125,10 +136,29 @@ def build_design(
         labs, idx = _index(df[e].astype(str).to_numpy(), given, f"effect '{e}'")
         lev_out[e] = labs
         arrays[f"idx_{e}"] = idx
+    regs = spec.mundlak_regressors if spec.mundlak else ()
+    for e in spec.mundlak:
+        # centred cell means of the regressors (the fitted panel's; on a panel given with
+        # the fit's levels they are not needed, as the effects are then posterior draws)
+        n_lev = len(lev_out[e])
+        if levels is None:
+            x = np.column_stack([arrays[r] for r in regs])
+            counts = np.bincount(arrays[f"idx_{e}"], minlength=n_lev)
+            sums = np.stack([np.bincount(arrays[f"idx_{e}"], w, n_lev) for w in x.T], axis=1)
+            xbar = sums / counts[:, None]
+            arrays[f"xbar_{e}"] = xbar - x.mean(axis=0)
+        else:
+            arrays[f"xbar_{e}"] = np.zeros((n_lev, len(regs)))
     grp_out: dict[str, np.ndarray] = {}
     for p, col in spec.hierarchy.items():
         given = None if groups is None else groups.get(p)
         labs, idx = _index(df[col].astype(str).to_numpy(), given, f"group '{col}' of '{p}'")
         grp_out[p] = labs
         arrays[f"grp_{p}"] = idx
-    return Design(arrays=arrays, levels=lev_out, groups=grp_out, group_cols=dict(spec.hierarchy))
+    return Design(
+        arrays=arrays,
+        levels=lev_out,
+        groups=grp_out,
+        group_cols=dict(spec.hierarchy),
+        regressors=tuple(regs),
+    )

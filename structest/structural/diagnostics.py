@@ -131,15 +131,18 @@ SENSITIVE = 0.05
 #: contraction 1 - var_post/var_prior below which the posterior is mostly its prior
 WEAK_CONTRACTION = 0.5
 
+#: a posterior median beyond this prior tail probability counts as outside the prior's bulk
+CONFLICT_TAIL = 0.05
+
 Verdict = str  # "identified by data" | "driven by priors" | "prior-data conflict"
 
 
-def _verdict(prior_s: float, lik_s: float, contraction: float) -> Verdict:
-    if not np.isfinite(prior_s) or not np.isfinite(lik_s):
-        return "driven by priors" if contraction < WEAK_CONTRACTION else "identified by data"
-    if prior_s >= SENSITIVE and lik_s >= SENSITIVE:
+def _verdict(prior_s: float, lik_s: float, contraction: float, prior_tail: float) -> Verdict:
+    """The plain verdict of :func:`identification` (see there)."""
+    sensitive = prior_s >= SENSITIVE and lik_s >= SENSITIVE
+    if sensitive and min(prior_tail, 1.0 - prior_tail) < CONFLICT_TAIL:
         return "prior-data conflict"
-    if prior_s >= SENSITIVE or contraction < WEAK_CONTRACTION:
+    if not contraction >= WEAK_CONTRACTION:
         return "driven by priors"
     return "identified by data"
 
@@ -149,13 +152,18 @@ def identification(fit: Any, var_names: list[str] | None = None) -> pd.DataFrame
 
     For each implied coefficient and scalar parameter: ``contraction`` (1 - posterior
     variance / prior variance, from the ``prior`` group), ``prior_sensitivity`` and
-    ``likelihood_sensitivity`` (``arviz.psens``: how far the posterior moves when the prior
-    or the likelihood is raised to a power near 1), and ``verdict``:
+    ``likelihood_sensitivity`` (``arviz.psens``, Kallioinen et al. 2023: how far the
+    posterior moves when the prior or the likelihood is raised to a power near 1),
+    ``prior_tail`` (the prior probability below the posterior median) and ``verdict``:
 
-    - ``identified by data``: insensitive to the prior and contracted by the data;
-    - ``driven by priors``: sensitive to the prior but not to the likelihood, or barely
-      contracted (the posterior repeats the prior);
-    - ``prior-data conflict``: sensitive to both: prior and likelihood pull apart.
+    - ``prior-data conflict``: sensitive to both prior and likelihood (>= 0.05) with the
+      posterior median in a 5% tail of the prior: the data pull the posterior to where the
+      prior puts little mass, and the prior pulls back (the posterior may then be no
+      narrower than the prior);
+    - ``driven by priors``: otherwise, contraction below 0.5: the posterior largely
+      repeats the prior;
+    - ``identified by data``: otherwise (contracted, and where the prior still matters,
+      its bulk agrees with the data).
 
     Raises
     ------
@@ -177,16 +185,18 @@ def identification(fit: Any, var_names: list[str] | None = None) -> pd.DataFrame
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ds = az.psens(idata, component=comp, var_names=names)
+        if not hasattr(ds, "data_vars"):  # one variable comes back as a DataArray
+            ds = ds.to_dataset(name=names[0])
         sens[comp] = pd.Series({n: float(ds[n].values) for n in names})
     table["prior_sensitivity"] = sens["prior"]
     table["likelihood_sensitivity"] = sens["likelihood"]
+    table["prior_tail"] = [
+        float(np.mean(idata.prior[n].values < np.median(idata.posterior[n].values))) for n in names
+    ]
     table["verdict"] = [
-        _verdict(p, q, c)
-        for p, q, c in zip(
-            table["prior_sensitivity"],
-            table["likelihood_sensitivity"],
-            table["contraction"],
-            strict=True,
-        )
+        _verdict(*row)
+        for row in table[
+            ["prior_sensitivity", "likelihood_sensitivity", "contraction", "prior_tail"]
+        ].itertuples(index=False)
     ]
     return table

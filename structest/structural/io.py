@@ -57,12 +57,10 @@ def assemble_idata(
 ) -> Any:
     """Build the InferenceData of a fit (either backend); see the module docstring."""
     import arviz as az
+    import xarray as xr
 
     names = [k for k in sites.stored() if k in samples]
-    coords: dict[str, Any] = {"obs": np.arange(design.n)}
-    coords.update({e: np.asarray(v) for e, v in design.levels.items()})
-    for p, col in design.group_cols.items():
-        coords[col] = np.asarray(design.groups[p])
+    coords: dict[str, Any] = {"obs": np.arange(design.n), **design.coords}
     dims = {k: list(sites.dims[k]) for k in names if sites.dims[k]}
     arr = design.arrays
     const = {k: arr[k] for k in ("mfn", "rta", "x_ip", "x_fva", "x_dva", "lower", "kind")}
@@ -72,7 +70,6 @@ def assemble_idata(
             posterior={k: np.asarray(samples[k]) for k in names},
             sample_stats=dict(sample_stats),
             log_likelihood={"tariff": log_likelihood},
-            log_prior=dict(log_prior) if log_prior else None,
             observed_data={"tariff": arr["tariff"]},
             constant_data=const,
             prior=dict(prior) if prior else None,
@@ -85,8 +82,15 @@ def assemble_idata(
     }
     for g in ("log_likelihood", "observed_data", "constant_data"):
         setattr(idata, g, getattr(idata, g).assign_coords(obs_coords))
+    groups = {PANEL_GROUP: panel_dataset(panel)}
+    if log_prior:
+        post = idata.posterior
+        groups["log_prior"] = xr.Dataset(
+            {k: ([*post[k].dims], np.asarray(v)) for k, v in log_prior.items()},
+            coords={d: post[d] for k in log_prior for d in post[k].dims},
+        )
     with _quiet():
-        idata.add_groups({PANEL_GROUP: panel_dataset(panel)})
+        idata.add_groups(groups)
     idata.posterior.attrs.update(
         {
             "model_spec": spec.to_json(),

@@ -156,6 +156,6 @@ def log_prior_draws(posterior: xr.Dataset, spec: ModelSpec) -> dict[str, np.ndar
 
     return {
         p: scipy_dist(spec.priors[p]).logpdf(posterior[p].values)
-        for p in spec.scalar_params
+        for p in (*spec.scalar_params, *spec.vector_params)
         if p in posterior
     }

@@ -11,7 +11,8 @@ Sites
 Structural parameters (population values); for a parameter ``p`` in ``[hierarchy]``:
 ``sd_<p>``, the auxiliary ``z_<p>`` and ``<p>_group = p exp(sd_<p> z_<p>)``; ``sigma``;
 ``nu`` (Student-t); ``mu``; for each effect ``e``: ``tau_<e>`` and ``fe_<e>``, sampled
-non-centred through the auxiliary ``z_<e>`` (``fe = loc + tau z``) or, for
+non-centred through the auxiliary ``z_<e>`` (``fe = loc + tau z``; for a Mundlak effect
+``loc`` adds ``xbar_<e> gamma_<e>``, see :attr:`ModelSpec.mundlak`) or, for
 ``spec.centred_effect``, through its auxiliary cell means ``m_<e> ~ Normal(loc + s, tau)``
 (``s``: the cell means of the structural part of t*, ``fe = m - s``); ``mu`` is then carried
 by ``m_<e>_mean = mu + mean(s)`` when the centred effect is the first one (see
@@ -110,8 +111,12 @@ class Sites:
         return [k for k, r in self.role.items() if r != "auxiliary"]
 
     def sampled_scalars(self) -> list[str]:
-        """Sampled scalar sites (parameters or auxiliaries without dims): the dense block."""
-        return [k for k, r in self.role.items() if r != "deterministic" and not self.dims[k]]
+        """The dense mass-matrix block: sampled scalars and the Mundlak coefficients."""
+        return [
+            k
+            for k, r in self.role.items()
+            if r != "deterministic" and self.dims[k] in ((), ("regressor",))
+        ]
 
 
 class Builder:
@@ -127,11 +132,12 @@ class Builder:
 
     # -- the interface used by the program
     def prior(
-        self, name: str, prior: PriorTuple, dims: tuple[str, ...] = (), aux: bool = False
+        self, name: str, prior: PriorTuple, size: int | None = None, dims: tuple[str, ...] = ()
     ) -> Any:
-        """A random variable with a prior tuple ``(family, *args)``."""
-        self.sites.add(name, "auxiliary" if aux else "parameter", dims)
-        return self._prior(name, prior)
+        """A random variable with a prior tuple ``(family, *args)``: a scalar, or ``size``
+        independent draws over ``dims``."""
+        self.sites.add(name, "parameter", dims)
+        return self._prior(name, prior, size)
 
     def normal(
         self, name: str, loc: Any, scale: Any, size: int | None = None, dims: tuple[str, ...] = ()
@@ -146,7 +152,7 @@ class Builder:
         return self._deterministic(name, value)
 
     # -- backend hooks
-    def _prior(self, name: str, prior: PriorTuple) -> Any:
+    def _prior(self, name: str, prior: PriorTuple, size: int | None) -> Any:
         raise NotImplementedError
 
     def _normal(self, name: str, loc: Any, scale: Any, size: int | None) -> Any:
@@ -228,6 +234,11 @@ def structural_program(
         tau = b.prior(f"tau_{e}", pri[f"tau_{e}"])
         loc = mu if k == 0 else 0.0
         n = layout.levels[e]
+        if e in spec.mundlak:
+            name = f"gamma_{e}"
+            gamma = b.prior(name, pri[name], len(spec.mundlak_regressors), ("regressor",))
+            xbar = arrays[f"xbar_{e}"]
+            loc = loc + b.call(lambda g, xb=xbar: xb @ g, gamma)
         if e == centred:
             fe = b.normal(f"m_{e}", loc + shift, tau, n, (e,)) - shift
         else:
@@ -250,8 +261,8 @@ def structural_program(
 class _DryRun(Builder):
     """Runs the program on placeholder values to list its sites (no backend needed)."""
 
-    def _prior(self, name: str, prior: PriorTuple) -> Any:
-        return np.float64(0.5)
+    def _prior(self, name: str, prior: PriorTuple, size: int | None) -> Any:
+        return np.full(size, 0.5) if size is not None else np.float64(0.5)
 
     def _normal(self, name: str, loc: Any, scale: Any, size: int | None) -> Any:
         return np.full(size, 0.5) if size is not None else np.float64(0.5)

@@ -144,9 +144,7 @@ def _posterior_dataset(samples: Mapping[str, np.ndarray], sites: Sites, design: 
     """The stored draws as a Dataset with named dims (input of the posterior maths)."""
     import xarray as xr
 
-    coords: dict[str, Any] = {e: np.asarray(v) for e, v in design.levels.items()}
-    for p, col in design.group_cols.items():
-        coords[col] = np.asarray(design.groups[p])
+    coords = design.coords
     return xr.Dataset(
         {k: (["chain", "draw", *sites.dims[k]], np.asarray(v)) for k, v in samples.items()},
         coords=coords,

@@ -12,6 +12,8 @@ A file has the keys::
     lower = 0.0               # left-censoring bound in pp; "none" for no lower bound
     effects = ["imp_ind_year", "exp_ind_year"]   # panel columns, partially pooled
     centred_effect = "imp_ind_year"   # optional: sampled through its cell means (or "none")
+    mundlak = ["imp_ind_year"]        # optional: effects whose mean depends on the cell means
+                                      # of the regressors (correlated random effects)
     [priors]                  # any subset; missing ones take DEFAULT_PRIORS
     eps = ["lognormal", 1.6, 1.0]
     [hierarchy]               # optional: parameter -> grouping column
@@ -73,6 +75,9 @@ DEFAULT_PRIORS: dict[str, PriorTuple] = {
     "tau": ("halfnormal", 5.0),
     # scale of log-parameter heterogeneity across groups ([hierarchy])
     "sd": ("halfnormal", 0.5),
+    # Mundlak coefficients of the cell means of the regressors (pp per unit of the centred
+    # cell mean of a log ratio): vague, each coefficient independently
+    "gamma": ("normal", 0.0, 10.0),
 }
 
 #: the top-level keys of a model file, in file order; then the tables [priors], [hierarchy]
@@ -85,6 +90,7 @@ _TOP_KEYS: tuple[str, ...] = (
     "lower",
     "effects",
     "centred_effect",
+    "mundlak",
 )
 _KEYS = {*_TOP_KEYS, "priors", "hierarchy"}
 
@@ -121,9 +127,17 @@ class ModelSpec:
         cell means down, so the coefficients no longer trade off against hundreds of
         effects: with ``imp_ind_year`` (FG and FVA are constant within its cells) this
         removes the g_IP/g_FVA ridge in which NUTS diverges.
+    mundlak
+        Effects whose mean depends on the cell means of the regressors (Mundlak 1978;
+        correlated random effects): ``fe_<e> ~ Normal(loc + xbar_<e> gamma_<e>, tau_<e>)``
+        with ``xbar_<e>`` the centred cell means of :attr:`mundlak_regressors`. The
+        between-cell variation of the regressors then goes to ``gamma_<e>``, and the
+        coefficients are identified by within-cell variation, as with fixed effects, while
+        the effects are still partially pooled.
     priors
         Full prior table (defaults merged with the file and any overrides). Keys: the
-        structural parameters, ``sigma``, ``nu``, ``mu``, ``tau_<effect>``, ``sd_<param>``.
+        structural parameters, ``sigma``, ``nu``, ``mu``, ``tau_<effect>``, ``sd_<param>``,
+        ``gamma_<effect>`` (one prior for each coefficient of the vector).
     hierarchy
         ``parameter -> grouping column`` for parameters that vary by group (log-normal
         shrinkage around the population value).
@@ -137,6 +151,7 @@ class ModelSpec:
     lower: float | None = 0.0
     effects: tuple[str, ...] = ("imp_ind_year", "exp_ind_year")
     centred_effect: str | None = None
+    mundlak: tuple[str, ...] = ()
     priors: Mapping[str, PriorTuple] = field(default_factory=lambda: _freeze({}))
     hierarchy: Mapping[str, str] = field(default_factory=lambda: _freeze({}))
 
@@ -157,11 +172,22 @@ class ModelSpec:
         out += [f"sd_{p}" for p in self.hierarchy]
         return tuple(out)
 
+    @property
+    def vector_params(self) -> tuple[str, ...]:
+        """Sampled vector parameters with a prior in the table (``gamma_<e>``)."""
+        return tuple(f"gamma_{e}" for e in self.mundlak)
+
+    @property
+    def mundlak_regressors(self) -> tuple[str, ...]:
+        """Regressors whose cell means enter the Mundlak effects: the ratios, and the RTA
+        dummy with an RTA regime."""
+        return ("x_ip", "x_fva", "x_dva", *(("rta",) if self.rta_regime else ()))
+
     def with_priors(self, overrides: Mapping[str, Any] | None) -> ModelSpec:
         """Return a copy with some priors replaced (validated; unknown names raise)."""
         if not overrides:
             return self
-        known = set(self.scalar_params)
+        known = {*self.scalar_params, *self.vector_params}
         bad = sorted(set(overrides) - known)
         if bad:
             raise SpecError(
@@ -183,6 +209,7 @@ class ModelSpec:
             "lower": "none" if self.lower is None else self.lower,
             "effects": list(self.effects),
             "centred_effect": "none" if self.centred_effect is None else self.centred_effect,
+            "mundlak": list(self.mundlak),
             "priors": {k: list(v) for k, v in self.priors.items()},
             "hierarchy": dict(self.hierarchy),
         }
@@ -258,6 +285,15 @@ def spec_from_dict(d: Mapping[str, Any], *, source: str = "<dict>") -> ModelSpec
         raise SpecError(
             f"{source}: key 'centred_effect' = {centred!r} is not one of effects {list(effects)}"
         )
+    mundlak = d.get("mundlak", [])
+    if not isinstance(mundlak, (list, tuple)) or not all(isinstance(e, str) for e in mundlak):
+        raise SpecError(f"{source}: key 'mundlak' must be a list of effects, got {mundlak!r}")
+    unknown_m = [e for e in mundlak if e not in effects]
+    if unknown_m or len(set(mundlak)) != len(mundlak):
+        raise SpecError(
+            f"{source}: key 'mundlak' = {list(mundlak)!r} must name distinct effects of "
+            f"{list(effects)}"
+        )
     hierarchy = dict(d.get("hierarchy", {}) or {})
     spec = ModelSpec(
         name=str(d["name"]),
@@ -268,6 +304,7 @@ def spec_from_dict(d: Mapping[str, Any], *, source: str = "<dict>") -> ModelSpec
         lower=None if lower is None else float(lower),
         effects=tuple(effects),
         centred_effect=centred,
+        mundlak=tuple(mundlak),
         hierarchy=_freeze(hierarchy),
     )
     structural = set(spec.structural)
@@ -281,8 +318,10 @@ def spec_from_dict(d: Mapping[str, Any], *, source: str = "<dict>") -> ModelSpec
             raise SpecError(f"{source}: [hierarchy] '{p}' must name a panel column, got {col!r}")
     # full prior table: defaults, then the file
     priors: dict[str, PriorTuple] = {}
-    for name in spec.scalar_params:
-        if name.startswith("tau_"):
+    for name in (*spec.scalar_params, *spec.vector_params):
+        if name.startswith("gamma_"):
+            base = DEFAULT_PRIORS["gamma"]
+        elif name.startswith("tau_"):
             base = DEFAULT_PRIORS["tau"]
         elif name.startswith("sd_"):
             base = DEFAULT_PRIORS["sd"]

@@ -21,8 +21,9 @@ from . import NutsRun, sample_stats
 class NumpyroBuilder(Builder):
     """:class:`Builder` for NumPyro (values are JAX arrays)."""
 
-    def _prior(self, name: str, prior: PriorTuple) -> Any:
-        return numpyro.sample(name, numpyro_dist(prior))
+    def _prior(self, name: str, prior: PriorTuple, size: int | None) -> Any:
+        d = numpyro_dist(prior)
+        return numpyro.sample(name, d if size is None else d.expand([size]).to_event(1))
 
     def _normal(self, name: str, loc: Any, scale: Any, size: int | None) -> Any:
         d = nd.Normal(loc, scale)

@@ -32,7 +32,7 @@ class PymcBuilder(Builder):
     def _dims(self, name: str) -> Any:
         return self.sites.dims[name] or None
 
-    def _prior(self, name: str, prior: PriorTuple) -> Any:
+    def _prior(self, name: str, prior: PriorTuple, size: int | None) -> Any:
         return pymc_dist(name, prior, dims=self._dims(name))
 
     def _normal(self, name: str, loc: Any, scale: Any, size: int | None) -> Any:
@@ -69,8 +69,7 @@ def build_model(design: Design, spec: ModelSpec) -> tuple[Any, Sites]:
 
     with jax.enable_x64(True):
         arrays = {k: jnp.asarray(v) for k, v in design.arrays.items()}
-    coords = {e: list(v) for e, v in design.levels.items()}
-    coords.update({design.group_cols[p]: list(v) for p, v in design.groups.items()})
+    coords = {k: list(v) for k, v in design.coords.items()}
     b = PymcBuilder()
     with pm.Model(coords=coords) as m, jax.enable_x64(True):
         structural_program(b, spec, Layout.of(design), arrays, likelihood=True)
