@@ -4,7 +4,8 @@ and NUTS over it."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import jax.numpy as jnp
@@ -52,6 +53,24 @@ def model(
     structural_program(NumpyroBuilder(), spec, layout, arrays, likelihood)
 
 
+@contextmanager
+def _x64_every_thread() -> Iterator[None]:
+    """64-bit floats for every thread while NUTS runs, restored afterwards.
+
+    NumPyro's progress bar reports from a host-callback thread, which a thread-local
+    ``jax.enable_x64`` scope does not reach (its callback then returns int32 where the traced
+    program expects int64), so the sampler switches the setting for its duration only.
+    """
+    import jax
+
+    before = bool(jax.config.jax_enable_x64)
+    jax.config.update("jax_enable_x64", True)
+    try:
+        yield
+    finally:
+        jax.config.update("jax_enable_x64", before)
+
+
 def _nuts(sites: Sites, target_accept: float) -> Any:
     from numpyro.infer import NUTS, init_to_median
 
@@ -90,7 +109,7 @@ def sample(run: NutsRun) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], 
     samples: dict[str, list[np.ndarray]] = {}
     stats: dict[str, list[np.ndarray]] = {}
     done = 0
-    with jax.enable_x64(True), warnings.catch_warnings():
+    with _x64_every_thread(), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="There are not enough devices")
         arrays = {k: jnp.asarray(v) for k, v in run.design.arrays.items()}
         keys = jax.random.split(jax.random.PRNGKey(run.seed), -(-chains // batch))
