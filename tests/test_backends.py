@@ -115,22 +115,27 @@ def test_backends_same_sites_dims_and_log_density(name, panel) -> None:
 
 
 def test_mundlak_cell_means_are_the_centred_group_means(panel) -> None:
-    """xbar_<e>: per effect level, the mean of each regressor over its observations, minus
-    the overall mean (computed here with pandas)."""
+    """xbar_<e>: per effect level, the mean of each regressor (as it enters t*) over its
+    observations, centred over levels (computed here with pandas)."""
     import pandas as pd
 
     spec = load_model("bbj_cre")
     design = build_design(panel, spec)
-    df = pd.DataFrame(
+    rta = panel.df["rta"].astype(float)
+    ip, fva, dva = (panel.df[f"log_{k}_ratio"] for k in ("ip", "fva", "dva"))
+    df = pd.DataFrame(  # the regressors as they enter t* in each regime
         {
-            "x_ip": panel.df["log_ip_ratio"],
-            "x_fva": panel.df["log_fva_ratio"],
-            "x_dva": panel.df["log_dva_ratio"],
-            "rta": panel.df["rta"].astype(float),
+            "x_ip_out": ip * (1 - rta),
+            "x_fva_out": fva * (1 - rta),
+            "x_dva_out": dva * (1 - rta),
+            "x_ip_in": ip * rta,
+            "x_fva_in": fva * rta,
+            "rta": rta,
         }
     )
     for e in spec.mundlak:
-        want = df.groupby(panel.df[e].astype(str)).mean() - df.mean()
-        want = want.loc[design.levels[e], list(spec.mundlak_regressors)].to_numpy()
+        cells = df.groupby(panel.df[e].astype(str)).mean()
+        want = (cells - cells.mean()).loc[design.levels[e], list(spec.mundlak_regressors)]
+        want = want.to_numpy()
         np.testing.assert_allclose(design.arrays[f"xbar_{e}"], want, atol=1e-12)
-    assert list(design.coords["regressor"]) == ["x_ip", "x_fva", "x_dva", "rta"]
+    assert list(design.coords["regressor"]) == list(df.columns)

@@ -71,7 +71,15 @@ def test_mundlak_effects() -> None:
     cre = load_model("bbj_cre")
     assert cre.mundlak == ("imp_ind_year", "exp_ind_year")
     assert cre.vector_params == ("gamma_imp_ind_year", "gamma_exp_ind_year")
-    assert cre.mundlak_regressors == ("x_ip", "x_fva", "x_dva", "rta")
+    assert cre.mundlak_regressors == (
+        "x_ip_out",
+        "x_fva_out",
+        "x_dva_out",
+        "x_ip_in",
+        "x_fva_in",
+        "rta",
+    )
+    assert load_model("pooled").mundlak_regressors == ("x_ip", "x_fva", "x_dva")
     assert spec_from_json(cre.to_json()) == cre
     assert load_model("bbj").mundlak == ()
     wide = cre.with_priors({"gamma_imp_ind_year": ("normal", 0.0, 50.0)})

@@ -42,7 +42,8 @@ def _thin(idata: Any, max_draws: int) -> Any:
     if n <= max_draws:
         return idata
     step = int(np.ceil(n / max_draws))
-    groups = [g for g in ("posterior", "log_likelihood", "sample_stats") if g in idata.groups()]
+    thinned = ("posterior", "log_likelihood", "log_prior", "sample_stats")
+    groups = [g for g in thinned if g in idata.groups()]
     return idata.isel(draw=slice(None, None, step), groups=groups)
 
 

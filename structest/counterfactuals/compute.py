@@ -31,7 +31,7 @@ from ..equations import cap
 from ..errors import SpecError, StructestError
 from ..panel import MFN_TOL, Panel
 from ..structural.posterior import posterior_errors, tstar_draws
-from ..structural.results import as_fit
+from ..structural.results import fit_for_baseline
 from .scenario import GrowthLike, MfnLike, RtaLike, Scenario
 
 #: quantities aggregated by group (per draw), then summarised over draws
@@ -212,7 +212,7 @@ def counterfactual(
         raise StructestError(
             f"counterfactual: panel must be a structest Panel, got {type(panel).__name__}"
         )
-    f = as_fit(fit)
+    f = fit_for_baseline(fit, panel)
     spec = f.spec
     post = _thin(f.posterior, int(thin))
     if panel is None:

@@ -39,6 +39,7 @@ def report(
     from ..data.load import load_panel
     from ..errors import SpecError
     from ..panel import Panel
+    from ..structural.io import load_idata
     from ..structural.results import StructuralFit
     from ..structural.sampling import fit as fit_model
     from .html import write_report
@@ -59,7 +60,7 @@ def report(
         result.save(out / "fit.nc")
     else:
         result = StructuralFit.load(fit, pan)
-    fits = {p.stem: StructuralFit.load(p).idata for p in compare}
+    fits = {p.stem: load_idata(p) for p in compare}
     estimators = ("ols", "tobit", "iv", "tobit_iv") if reduced else ()
     path = write_report(result, None, out, fits=fits or None, estimators=estimators, seed=seed)
     typer.echo(str(path))

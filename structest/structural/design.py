@@ -137,18 +137,34 @@ def build_design(
         lev_out[e] = labs
         arrays[f"idx_{e}"] = idx
     regs = spec.mundlak_regressors if spec.mundlak else ()
+    if regs:
+        inside = arrays["rta"]
+        columns = {
+            "x_ip": x["x_ip"],
+            "x_fva": x["x_fva"],
+            "x_dva": x["x_dva"],
+            "x_ip_out": x["x_ip"] * (1.0 - inside),
+            "x_fva_out": x["x_fva"] * (1.0 - inside),
+            "x_dva_out": x["x_dva"] * (1.0 - inside),
+            "x_ip_in": x["x_ip"] * inside,
+            "x_fva_in": x["x_fva"] * inside,
+            "rta": inside,
+        }
+        xmat = np.column_stack([columns[r] for r in regs])
     for e in spec.mundlak:
-        # centred cell means of the regressors (the fitted panel's; on a panel given with
-        # the fit's levels they are not needed, as the effects are then posterior draws)
+        # cell means of the regressors as they enter t*, centred over cells (so that the
+        # Mundlak term does not move the effects' mean level)
+        # (on a panel given with a fit's levels, for predictions, the effects are posterior
+        # draws and the Mundlak term is not used: zeros)
         n_lev = len(lev_out[e])
-        if levels is None:
-            x = np.column_stack([arrays[r] for r in regs])
-            counts = np.bincount(arrays[f"idx_{e}"], minlength=n_lev)
-            sums = np.stack([np.bincount(arrays[f"idx_{e}"], w, n_lev) for w in x.T], axis=1)
-            xbar = sums / counts[:, None]
-            arrays[f"xbar_{e}"] = xbar - x.mean(axis=0)
-        else:
+        if levels is not None:
             arrays[f"xbar_{e}"] = np.zeros((n_lev, len(regs)))
+            continue
+        idx = arrays[f"idx_{e}"]
+        counts = np.bincount(idx, minlength=n_lev)
+        sums = np.stack([np.bincount(idx, w, n_lev) for w in xmat.T], axis=1)
+        xbar = sums / counts[:, None]
+        arrays[f"xbar_{e}"] = xbar - xbar.mean(axis=0)
     grp_out: dict[str, np.ndarray] = {}
     for p, col in spec.hierarchy.items():
         given = None if groups is None else groups.get(p)

@@ -144,6 +144,8 @@ def _verdict(prior_s: float, lik_s: float, contraction: float, prior_tail: float
         return "prior-data conflict"
     if not contraction >= WEAK_CONTRACTION:
         return "driven by priors"
+    if np.isnan(prior_s) or np.isnan(lik_s):  # a fit without log_prior: conflicts unseen
+        return "identified by data (sensitivity not computed)"
     return "identified by data"
 
 
@@ -175,6 +177,13 @@ def identification(fit: Any, var_names: list[str] | None = None) -> pd.DataFrame
     import arviz as az
 
     idata = _idata(fit)
+    known = set(key_variables(idata))
+    unknown = [n for n in (var_names or []) if n not in known or n not in idata.prior]
+    if unknown:
+        raise StructestError(
+            f"identification: {unknown} are not scalar quantities with prior draws; "
+            f"known: {sorted(known)}"
+        )
     table = contraction(idata, var_names)
     names = list(table.index)
     sens: dict[str, pd.Series] = {}

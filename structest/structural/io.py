@@ -115,11 +115,12 @@ def panel_dataset(panel: Panel) -> Any:
     import xarray as xr
 
     data = {}
-    for c in panel.df.columns:
+    for i, c in enumerate(panel.df.columns):
         v = panel.df[c].to_numpy()
         if v.dtype == object or pd.api.types.is_string_dtype(panel.df[c]):
             v = panel.df[c].astype(str).to_numpy(dtype=object)
-        data[str(c)] = ("obs", v)
+        # stored under safe names (NetCDF refuses some characters); the column name is an attr
+        data[f"column_{i:04d}"] = xr.Variable("obs", v, attrs={"column": str(c)})
     return xr.Dataset(data, coords={"obs": np.arange(len(panel))})
 
 
@@ -137,7 +138,7 @@ def stored_panel(idata: Any) -> Panel:
             "fitted to explicitly"
         )
     ds = getattr(idata, PANEL_GROUP)
-    frame = pd.DataFrame({c: ds[c].values for c in ds.data_vars})
+    frame = pd.DataFrame({ds[v].attrs.get("column", v): ds[v].values for v in sorted(ds.data_vars)})
     attrs = idata.posterior.attrs
     dropped = tuple((str(w), int(n)) for w, n in json.loads(attrs.get("panel_dropped", "[]")))
     meta = json.loads(attrs.get("panel_meta", "{}"))

@@ -21,7 +21,7 @@ import xarray as xr
 from ..errors import StructestError
 from ..panel import Panel
 from .design import Design, build_design
-from .io import fit_spec, load_idata, save_idata, stored_panel
+from .io import PANEL_GROUP, fit_spec, load_idata, save_idata, stored_panel
 from .posterior import applied_draws, tstar_draws
 from .spec import ModelSpec
 
@@ -61,15 +61,21 @@ class StructuralFit:
             keys or tariffs differ from the fitted ones raises (never a silent mismatch).
         """
         spec = fit_spec(idata)
-        if panel is None:
-            panel = stored_panel(idata)
-        elif not isinstance(panel, Panel):
+        if panel is not None and not isinstance(panel, Panel):
             raise StructestError(f"expected a structest Panel, got {type(panel).__name__}")
-        else:
+        if panel is not None:
             _check_same(idata, panel)
-        levels = {e: idata.posterior[e].values for e in spec.effects}
-        groups = {p: idata.posterior[col].values for p, col in spec.hierarchy.items()}
-        design = build_design(panel, spec, levels=levels, groups=groups)
+        stored = stored_panel(idata) if PANEL_GROUP in idata.groups() else None
+        if panel is None:
+            panel = stored if stored is not None else stored_panel(idata)  # (raises)
+        # the design is the fitted panel's: the stored one when the file carries it
+        design = build_design(stored if stored is not None else panel, spec)
+        for e in spec.effects:
+            if list(design.levels[e]) != [str(v) for v in idata.posterior[e].values]:
+                raise StructestError(
+                    f"the levels of effect '{e}' on this panel differ from the fit's; pass the "
+                    "panel the model was fitted to"
+                )
         return cls(idata=idata, spec=spec, panel=panel, design=design)
 
     @classmethod
@@ -94,7 +100,7 @@ class StructuralFit:
     @property
     def fingerprint(self) -> str:
         """Hash of the fitted panel's keys and tariffs."""
-        return str(self.idata.posterior.attrs["panel_fingerprint"])
+        return str(self.idata.posterior.attrs.get("panel_fingerprint", self.panel.fingerprint()))
 
     def __repr__(self) -> str:
         post = self.posterior
@@ -215,11 +221,13 @@ def as_fit(obj: Any, panel: Panel | None = None) -> StructuralFit:
     it then replaces the fit's panel for statistics that read panel columns (e.g. the
     original MFN rates against a fit that ignored censoring).
     """
+    if panel is not None and not isinstance(panel, Panel):
+        raise StructestError(f"expected a structest Panel, got {type(panel).__name__}")
     if isinstance(obj, StructuralFit):
         if panel is None or panel is obj.panel:
             return obj
         _check_same(obj.idata, panel)
-        return replace(obj, panel=panel)
+        return replace(obj, panel=panel)  # the design stays the fitted one
     if isinstance(obj, (str, Path)):
         return StructuralFit.load(obj, panel)
     if hasattr(obj, "posterior"):
@@ -228,6 +236,16 @@ def as_fit(obj: Any, panel: Panel | None = None) -> StructuralFit:
         f"expected a StructuralFit, an InferenceData from structest.fit or a path to a saved "
         f"fit, got {type(obj).__name__}"
     )
+
+
+def fit_for_baseline(obj: Any, panel: Panel | None) -> StructuralFit:
+    """:func:`as_fit` for functions whose ``panel`` is a baseline that may differ from the
+    fitted panel: the fit's own stored panel is used, and ``panel`` stands in for it only
+    for an InferenceData that carries none (files written before fits stored their panel)."""
+    lacks = hasattr(obj, "groups") and not isinstance(obj, StructuralFit)
+    if lacks and PANEL_GROUP not in obj.groups() and panel is not None:
+        return as_fit(obj, panel)
+    return as_fit(obj)
 
 
 def _obs_coords(panel: Panel) -> dict[str, Any]:
@@ -255,7 +273,7 @@ def predict_tstar(fit: Any, panel: Panel | None = None) -> xr.DataArray:
         ``tstar`` with dims ``(chain, draw, obs)`` and obs coords importer, exporter,
         industry, year.
     """
-    f = fit if isinstance(fit, StructuralFit) else as_fit(fit)
+    f = fit_for_baseline(fit, panel)
     pan = f.panel if panel is None else panel
     design = f.design if panel is None else f.design_for(pan)
     post = f.posterior
@@ -279,5 +297,5 @@ def predict_applied(
     See :func:`predict_tstar`; the panel's ``mfn`` is the cap, ``noise=False`` drops the
     error draw.
     """
-    f = fit if isinstance(fit, StructuralFit) else as_fit(fit)
+    f = fit_for_baseline(fit, panel)
     return f.predict(panel, applied=True, noise=noise, seed=seed)

@@ -115,6 +115,11 @@ def fit(
             f"fit: panel must be a structest Panel (Panel.from_frame(df) validates a "
             f"DataFrame), got {type(panel).__name__}"
         )
+    if backend == "numpyro" and chain_method == "auto" and chains > 1:
+        # before any JAX work (the program's dry run below starts JAX): one device per chain
+        from .._devices import default_host_devices, set_host_devices
+
+        set_host_devices(min(chains, default_host_devices()), strict=False)
     design = build_design(panel, spec)
     layout = Layout.of(design)
     sites = site_table(spec, layout, design.arrays)
@@ -125,7 +130,8 @@ def fit(
         from .backends.pymc import sample
     run = NutsRun(design, spec, layout, sites, chains, draws, tune, seed, show, ta, chain_method)
     samples, stats, info = sample(run)
-    prior = prior_draws(design, spec, n_prior, seed + 1, (*spec.scalar_params, *coef_names(spec)))
+    prior_sites = (*spec.scalar_params, *spec.vector_params, *coef_names(spec))
+    prior = prior_draws(design, spec, n_prior, seed + 1, prior_sites)
     prior = {k: v[None, ...] for k, v in prior.items()}
     post_ds = _posterior_dataset(samples, sites, design)
     ll = loglik_draws(post_ds, spec, design.arrays)

@@ -130,7 +130,7 @@ class ModelSpec:
     mundlak
         Effects whose mean depends on the cell means of the regressors (Mundlak 1978;
         correlated random effects): ``fe_<e> ~ Normal(loc + xbar_<e> gamma_<e>, tau_<e>)``
-        with ``xbar_<e>`` the centred cell means of :attr:`mundlak_regressors`. The
+        with ``xbar_<e>`` the cell means of :attr:`mundlak_regressors` (centred over cells). The
         between-cell variation of the regressors then goes to ``gamma_<e>``, and the
         coefficients are identified by within-cell variation, as with fixed effects, while
         the effects are still partially pooled.
@@ -179,9 +179,12 @@ class ModelSpec:
 
     @property
     def mundlak_regressors(self) -> tuple[str, ...]:
-        """Regressors whose cell means enter the Mundlak effects: the ratios, and the RTA
-        dummy with an RTA regime."""
-        return ("x_ip", "x_fva", "x_dva", *(("rta",) if self.rta_regime else ()))
+        """Regressors whose cell means enter the Mundlak effects, as they enter t*: with an
+        RTA regime the ratios outside RTAs (``*_out``), FG and FVA inside (``*_in``) and the
+        RTA dummy; without, the three ratios."""
+        if not self.rta_regime:
+            return ("x_ip", "x_fva", "x_dva")
+        return ("x_ip_out", "x_fva_out", "x_dva_out", "x_ip_in", "x_fva_in", "rta")
 
     def with_priors(self, overrides: Mapping[str, Any] | None) -> ModelSpec:
         """Return a copy with some priors replaced (validated; unknown names raise)."""

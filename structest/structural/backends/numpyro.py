@@ -66,7 +66,8 @@ def _x64_every_thread() -> Iterator[None]:
     before = bool(jax.config.jax_enable_x64)
     jax.config.update("jax_enable_x64", True)
     try:
-        yield
+        with jax.enable_x64(True):  # and this thread, whatever scope the caller set
+            yield
     finally:
         jax.config.update("jax_enable_x64", before)
 
