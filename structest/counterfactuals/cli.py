@@ -66,7 +66,8 @@ def register(app: typer.Typer) -> None:
         data: Path = typer.Option(
             None,
             "--data",
-            help="The panel the fit was made on, checked against the fit (default: the one stored in the fit).",
+            help="Baseline panel (.parquet/.csv) whose effect labels exist in the fit "
+            "(default: the panel the fit was made on, stored in the fit).",
         ),
         fva_growth: str = typer.Option(
             None, help="Log change of FVA: 0.5, wiod:1995-2009, or USA=0.5,c3=0.2,USA/c3=0.1."
@@ -108,7 +109,7 @@ def register(app: typer.Typer) -> None:
 
         matplotlib.use("Agg")
         from ..panel import Panel
-        from ..structural.results import StructuralFit
+        from ..structural.io import load_idata
         from . import (
             Scenario,
             counterfactual,
@@ -118,7 +119,7 @@ def register(app: typer.Typer) -> None:
         )
 
         # without --data: the panel stored in the fit (the one it was made on)
-        panel = None if data is None else Panel.from_file(data)
+        baseline = None if data is None else Panel.from_file(data)
         rta: dict[str, int] = {p: 1 for p in parse_pairs(rta_add)}
         for p in parse_pairs(rta_remove):
             if p in rta:
@@ -135,11 +136,17 @@ def register(app: typer.Typer) -> None:
             mfn=mfn_scale,
             rta_symmetric=not one_way,
         )
-        fitted = StructuralFit.load(fit, panel)
+        fitted = load_idata(fit)  # counterfactual() rebuilds the fit (and its stored panel)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # the notes are printed below
             ds = counterfactual(
-                fitted, scenario=scen, noise=noise, seed=seed, interval=interval, thin=thin
+                fitted,
+                baseline,
+                scenario=scen,
+                noise=noise,
+                seed=seed,
+                interval=interval,
+                thin=thin,
             )
         pct = int(round(100 * interval))
         typer.echo(
