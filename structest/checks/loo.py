@@ -13,11 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import StructestError
-from ..structural.io import fit_spec
-
-
-def _idata(fit: Any) -> Any:
-    return getattr(fit, "idata", fit)
+from ..structural.io import fit_spec, idata_of
 
 
 def check_comparable(fits: Mapping[str, Any], *, strict: bool = True) -> list[str]:
@@ -33,7 +29,7 @@ def check_comparable(fits: Mapping[str, Any], *, strict: bool = True) -> list[st
     StructestError
         With ``strict`` and any problem (otherwise the problems are returned for warnings).
     """
-    fits = {k: _idata(v) for k, v in fits.items()}
+    fits = {k: idata_of(v) for k, v in fits.items()}
     names = list(fits)
     if len(names) < 2:
         raise StructestError("check_comparable: need at least two fits")
@@ -88,7 +84,7 @@ def loo_compare(
 
     import arviz as az
 
-    fits = {k: _idata(v) for k, v in fits.items()}
+    fits = {k: idata_of(v) for k, v in fits.items()}
     problems = check_comparable(fits, strict=strict)
     for p in problems:
         warnings.warn(p, UserWarning, stacklevel=2)
@@ -118,7 +114,7 @@ def pareto_k_table(fit: Any, *, k_threshold: float = 0.7) -> pd.DataFrame:
 
     import arviz as az
 
-    idata = _idata(fit)
+    idata = idata_of(fit)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         loo = az.loo(idata, pointwise=True)

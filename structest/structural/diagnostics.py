@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import StructestError
-from .io import fit_spec
+from .io import fit_spec, idata_of
 from .program import coef_names
 
 #: sampler thresholds reported loudly
@@ -24,13 +24,9 @@ class SamplingWarning(UserWarning):
     """NUTS trouble: divergences, R-hat above 1.01 or bulk ESS below 400."""
 
 
-def _idata(fit: Any) -> Any:
-    return getattr(fit, "idata", fit)
-
-
 def key_variables(fit: Any) -> list[str]:
     """Implied coefficients and scalar parameters present in the posterior (report order)."""
-    idata = _idata(fit)
+    idata = idata_of(fit)
     spec = fit_spec(idata)
     names = [*coef_names(spec), *spec.scalar_params]
     return [n for n in names if n in idata.posterior]
@@ -40,7 +36,7 @@ def check_sampling(fit: Any) -> list[str]:
     """Messages for divergences, R-hat > 1.01 and bulk ESS < 400 (empty when clean)."""
     import arviz as az
 
-    idata = _idata(fit)
+    idata = idata_of(fit)
 
     msgs: list[str] = []
     div = int(np.asarray(idata.sample_stats["diverging"]).sum())
@@ -74,7 +70,7 @@ def summarize(fit: Any, var_names: list[str] | None = None) -> pd.DataFrame:
     """mean, sd, 5%, 95%, r_hat, ess_bulk of the key variables (default: :func:`key_variables`)."""
     import arviz as az
 
-    idata = _idata(fit)
+    idata = idata_of(fit)
 
     names = var_names or key_variables(idata)
     post = idata.posterior[names]
@@ -104,7 +100,7 @@ def contraction(fit: Any, var_names: list[str] | None = None) -> pd.DataFrame:
     draws), ``posterior_sd`` and ``contraction = 1 - posterior_var / prior_var`` (near 1:
     the data dominate; near 0: the prior does).
     """
-    idata = _idata(fit)
+    idata = idata_of(fit)
     if "prior" not in idata.groups():
         raise StructestError(
             "contraction: this InferenceData has no 'prior' group (fit with n_prior > 0)"
@@ -176,7 +172,7 @@ def identification(fit: Any, var_names: list[str] | None = None) -> pd.DataFrame
 
     import arviz as az
 
-    idata = _idata(fit)
+    idata = idata_of(fit)
     known = set(key_variables(idata))
     unknown = [n for n in (var_names or []) if n not in known or n not in idata.prior]
     if unknown:

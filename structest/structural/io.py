@@ -151,6 +151,11 @@ def stored_panel(idata: Any) -> Panel:
     return panel
 
 
+def idata_of(fit: Any) -> Any:
+    """The InferenceData of a :class:`StructuralFit`, or the argument itself."""
+    return getattr(fit, "idata", fit)
+
+
 def fit_spec(idata: Any) -> ModelSpec:
     """The :class:`ModelSpec` stored in ``idata.posterior.attrs['model_spec']``."""
     try:

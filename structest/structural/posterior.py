@@ -132,17 +132,15 @@ def applied_draws(
     mfn: np.ndarray,
     seed: int | np.random.Generator | None = 0,
     noise: bool = True,
-    lower: float | None | str = "model",
 ) -> np.ndarray:
-    """Applied tariffs ``cap(t* + e, mfn, lower)`` from t* draws (chain, draw, obs).
+    """Applied tariffs ``cap(t* + e, mfn, spec.lower)`` from t* draws (chain, draw, obs).
 
-    ``noise=False``: no error draw. ``lower="model"``: the spec's lower bound.
+    ``noise=False``: no error draw.
     """
     vals = tstar
     if noise:
         vals = vals + posterior_errors(posterior, spec, tstar.shape[-1], seed)
-    lo = spec.lower if isinstance(lower, str) else lower
-    return cap(vals, np.asarray(mfn, float), lo)
+    return cap(vals, np.asarray(mfn, float), spec.lower)
 
 
 def log_prior_draws(posterior: xr.Dataset, spec: ModelSpec) -> dict[str, np.ndarray]:

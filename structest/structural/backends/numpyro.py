@@ -84,17 +84,14 @@ def _nuts(sites: Sites, target_accept: float) -> Any:
 
 
 def _devices(chain_method: str, chains: int) -> tuple[str, int]:
-    """Chain method and device count; ``auto`` asks for one device per chain (up to the
-    default count) when JAX has not started yet."""
+    """Chain method and device count (:func:`structest.structural.sampling.fit` has set the
+    count, before any JAX work); ``auto``: parallel over two or more devices."""
     import jax
 
-    from ..._devices import default_host_devices, set_host_devices
-
-    if chain_method == "auto" and chains > 1:
-        n_dev = set_host_devices(min(chains, default_host_devices()), strict=False)
-        return ("parallel" if n_dev >= 2 else "sequential"), n_dev
     n_dev = jax.local_device_count()
-    return chain_method if chain_method != "auto" else "sequential", n_dev
+    if chain_method == "auto":
+        return ("parallel" if n_dev >= 2 and chains > 1 else "sequential"), n_dev
+    return chain_method, n_dev
 
 
 def sample(run: NutsRun) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
