@@ -28,6 +28,7 @@ _LAZY = {
     "load_panel": "structest.data.load",
     "va_contents": "structest.data.load",
     "simulate": "structest.data.synthetic",
+    "simulate_model": "structest.structural.worlds",
     "fit_reduced_form": "structest.reduced",
     "fit": "structest.structural.sampling",
     "load_model": "structest.structural.spec",

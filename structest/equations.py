@@ -6,6 +6,9 @@ arithmetic, indexing and ``minimum``/``maximum`` of the array's own library.
 
 - :data:`SCALE`: structural tariffs are fractions, panels hold percentage points;
 - :func:`implied_coefficients`: the reduced-form coefficients of eq. (11)/(14)/(19);
+- :func:`structural_tstar`: the structural part of t* (no effects, no noise);
+- :func:`sigma_per_obs`: the error scale of each observation;
+- :func:`record`: the tariff as the panel records it (the build's MFN threshold);
 - :func:`cap`: the applied tariff ``min(max(t, lower), MFN)``.
 """
 
@@ -22,6 +25,8 @@ SCALE: float = 100.0
 #: implied coefficients outside RTAs, and inside (eq. 14) when the model has an RTA regime
 COEFS_OUTSIDE: tuple[str, ...] = ("intercept", "g_IP", "g_FVA", "g_DVA")
 COEFS_INSIDE: tuple[str, ...] = ("g_IP_rta", "g_FVA_rta")
+#: coefficients of the optional parameters: level inside RTAs (``rta_shift``), GSP shift
+COEFS_OPTIONAL: dict[str, str] = {"rta_shift": "intercept_rta", "gsp_shift": "g_GSP"}
 
 
 def _value(params: Mapping[str, Any], groups: Mapping[str, Any], name: str) -> Any:
@@ -67,9 +72,47 @@ def implied_coefficients(
     }
     if "eps_tilde" in params:
         el = g("eps_tilde") * g("lambda_tilde")
-        out["g_IP_rta"] = SCALE * ip / el
+        ip_in = g("delta_rta") if "delta_rta" in params else ip
+        out["g_IP_rta"] = SCALE * ip_in / el
         out["g_FVA_rta"] = -SCALE * fva / el
+    for p, name in COEFS_OPTIONAL.items():
+        if p in params:
+            out[name] = g(p)
     return out
+
+
+def structural_tstar(params: Mapping[str, Any], arrays: Mapping[str, Any]) -> Any:
+    """The structural part of the latent tariff (pp), per observation.
+
+    Outside RTAs (eq. 11/18-19): ``100/eps + g_IP x_ip + g_FVA x_fva + g_DVA x_dva``;
+    inside (eq. 14, ``arrays["rta"] == 1``): ``g_IP_rta x_ip + g_FVA_rta x_fva`` (plus
+    ``intercept_rta`` when the level inside RTAs is free); plus ``g_GSP`` for GSP-eligible
+    pairs outside RTAs (``arrays["gsp"]``) when the model has a GSP regime. ``arrays``
+    holds ``x_ip, x_fva, x_dva, rta`` (0/1), ``gsp`` when needed and ``grp_<p>`` maps.
+    """
+    c = implied_coefficients(params, arrays)
+    x_ip, x_fva, x_dva = arrays["x_ip"], arrays["x_fva"], arrays["x_dva"]
+    out = c["intercept"] + c["g_IP"] * x_ip + c["g_FVA"] * x_fva + c["g_DVA"] * x_dva
+    if "g_IP_rta" in c:
+        inside = c["g_IP_rta"] * x_ip + c["g_FVA_rta"] * x_fva + c.get("intercept_rta", 0.0)
+        rta = arrays["rta"]
+        out = out * (1.0 - rta) + inside * rta
+    if "g_GSP" in c:
+        out = out + c["g_GSP"] * arrays["gsp"]
+    return out
+
+
+def sigma_per_obs(params: Mapping[str, Any], groups: Mapping[str, Any]) -> Any:
+    """The error scale of each observation (pp): ``sigma``, by group when it varies
+    (``groups["grp_sigma"]``), times ``mfn_rel ** sigma_mfn`` when it scales with MFN
+    (``groups["mfn_rel"] = (1 + MFN) / (1 + MFN_REF)``), divided by ``sqrt(prec)`` when the latent precisions of a
+    Student-t scale mixture are given."""
+    s = _value(params, groups, "sigma")
+    if "sigma_mfn" in params:
+        s = s * (groups["mfn_rel"] ** params["sigma_mfn"])
+    if "prec" in params:
+        s = s / params["prec"] ** 0.5
+    return s
 
 
 def cap(t: Any, mfn: Any, lower: float | None) -> Any:
@@ -79,3 +122,12 @@ def cap(t: Any, mfn: Any, lower: float | None) -> Any:
     """
     out = t if lower is None else np.maximum(t, lower)
     return np.minimum(out, mfn)
+
+
+def record(latent: Any, mfn: Any, threshold: Any, lower: float | None) -> Any:
+    """The tariff as the panel records it: ``mfn`` when the applied rate
+    ``max(latent, lower)`` reaches ``threshold`` (the panel's ``mfn_threshold``, from which
+    the data build records no preference), else the applied rate. With ``threshold = mfn``
+    this is :func:`cap`."""
+    applied = latent if lower is None else np.maximum(latent, lower)
+    return np.where(applied >= threshold, mfn, applied)

@@ -13,7 +13,7 @@ from structest.structural.backends.numpyro import model as numpyro_model
 from structest.structural.backends.pymc import build_model
 from structest.structural.design import build_design
 from structest.structural.program import Layout, site_table
-from structest.structural.spec import available_models, load_model
+from structest.structural.spec import available_models, load_model, spec_from_dict
 
 ECON = ("USA", "CHN", "DEU", "JPN", "BRA")
 INDS = ("c3", "c4", "c5")
@@ -38,6 +38,19 @@ def _x64():
 def _specs():
     out = {name: load_model(name) for name in available_models()}
     out["bbj non-centred"] = replace(load_model("bbj"), centred_effect=None)
+    every = load_model("bbj").to_dict()
+    every.update(
+        name="every feature",
+        errors="contaminated",
+        gsp_regime=True,
+        free_rta_level=True,
+        free_rta_ratio=True,
+        mfn_scaled_errors=True,
+        mfn_effect=True,
+        mundlak=["exp_ind_year"],
+        hierarchy={"sigma": "regime", "eps": "importer"},
+    )
+    out["every feature"] = spec_from_dict(every)
     return out
 
 

@@ -561,7 +561,7 @@ def test_intervals_shrink_with_panel_size():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             idata = structest.fit(
-                panel, chains=1, draws=200, tune=200, seed=1, progress_bar=False, n_prior=10
+                panel, "bbj", chains=1, draws=200, tune=200, seed=1, progress_bar=False, n_prior=10
             )
         cf = structest.counterfactual(idata, panel, fva_growth=0.5)
         widths[label] = (_width(cf), _width(cf, "d_tstar_by_rta_summary", rta=1))

@@ -36,6 +36,8 @@ def small(seed: int):
 
 
 def quiet_fit(panel, **kw):
+    """A fit of model ``bbj`` (the synthetic world's process) unless ``model`` is given."""
+    kw.setdefault("model", "bbj")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return fit(panel, progress_bar=False, **kw)
@@ -112,7 +114,7 @@ def test_progress_bar_fit_and_x64_restored() -> None:
     before = bool(jax.config.jax_enable_x64)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = fit(panel, chains=2, draws=20, tune=20, seed=0, n_prior=0, progress_bar=True)
+        res = fit(panel, "bbj", chains=2, draws=20, tune=20, seed=0, n_prior=0, progress_bar=True)
     assert res.posterior.sizes["draw"] == 20
     assert bool(jax.config.jax_enable_x64) == before
 
@@ -200,6 +202,7 @@ def test_identification_verdicts(fitted) -> None:
         warnings.simplefilter("ignore")
         tight = fit(
             panel,
+            "bbj",
             chains=2,
             draws=150,
             tune=150,

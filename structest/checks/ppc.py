@@ -22,10 +22,11 @@ import pandas as pd
 import xarray as xr
 
 from ..data.describe import regime
+from ..equations import record
 from ..errors import StructestError
 from ..panel import MFN_TOL, Panel
 from ..structural.io import PANEL_GROUP
-from ..structural.posterior import applied_draws, tstar_draws
+from ..structural.posterior import posterior_errors, tstar_draws
 from ..structural.results import StructuralFit, as_fit
 
 #: largest number of posterior draws used by the checks (thinned evenly beyond it)
@@ -50,11 +51,13 @@ def _thin(idata: Any, max_draws: int) -> Any:
 def posterior_predictive(
     fit: Any, panel: Panel | None = None, *, seed: int = 0, max_draws: int = MAX_DRAWS
 ) -> xr.DataArray:
-    """Posterior-predictive applied tariffs under the fitted model's own censoring.
+    """Posterior-predictive tariffs, recorded as the fitted panel records them.
 
-    The cap is the MFN rate the model was fitted with (``constant_data['mfn']``) and the
-    lower bound the fitted spec's; a fit that ignored censoring therefore predicts
-    uncensored tariffs.
+    A replicated tariff is recorded at MFN (``constant_data['mfn']``) when its applied rate
+    reaches the panel's threshold (``constant_data['threshold']``: ``mfn_threshold``, from
+    which the data build records no preference; the MFN rate itself when the panel has no
+    such column), and at the spec's lower bound below it (:func:`structest.equations.record`).
+    A fit that ignored censoring therefore predicts uncensored tariffs.
 
     Parameters
     ----------
@@ -74,9 +77,14 @@ def posterior_predictive(
     """
     f = as_fit(fit, panel)
     post = _thin(f.idata, max_draws).posterior
-    ts = tstar_draws(post, f.spec, f.design.arrays)
-    cap = np.asarray(f.idata.constant_data["mfn"].values, float)
-    vals = applied_draws(ts, post, f.spec, cap, seed=seed)
+    arrays = f.design.arrays
+    ts = tstar_draws(post, f.spec, arrays)
+    latent = ts + posterior_errors(post, f.spec, ts.shape[-1], seed, arrays)
+    # recorded as the fitted panel records tariffs: at MFN from its threshold on
+    const = f.idata.constant_data
+    mfn = np.asarray(const["mfn"].values, float)
+    threshold = np.asarray(const["threshold"].values, float) if "threshold" in const else mfn
+    vals = record(latent, mfn, threshold, f.spec.lower)
     coords = {"chain": post["chain"].values, "draw": post["draw"].values}
     coords.update(
         {k: ("obs", v.values) for k, v in f.idata.observed_data.coords.items() if k != "obs"}

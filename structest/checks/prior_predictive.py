@@ -12,36 +12,38 @@ from ..equations import cap
 from ..panel import MFN_TOL, Panel
 from ..structural.design import build_design
 from ..structural.likelihood import tstar
-from ..structural.posterior import batched, draw_errors
+from ..structural.posterior import batched, draw_errors, param_sites, sigma_flat
 from ..structural.sampling import prior_draws
-from ..structural.spec import load_model
+from ..structural.spec import DEFAULT_MODEL, load_model
 
 
 def prior_predictive_draws(
-    panel: Panel, model: Any = "bbj", *, n: int = 500, seed: int = 0, priors: Mapping | None = None
+    panel: Panel,
+    model: Any = DEFAULT_MODEL,
+    *,
+    n: int = 500,
+    seed: int = 0,
+    priors: Mapping | None = None,
 ) -> np.ndarray:
     """Latent prior-predictive tariffs ``t* + e`` (pp) before censoring, float[n, N].
 
     Every parameter and effect is drawn from the prior (the model's program without its
-    likelihood); the errors are Normal or Student-t as the model says.
+    likelihood); the errors follow the model's error distribution.
     """
     spec = load_model(model).with_priors(priors)
     design = build_design(panel, spec)
-    names = {p: f"{p}_group" if p in spec.hierarchy else p for p in spec.structural}
-    names["sigma"] = "sigma"
-    if spec.errors == "student_t":
-        names["nu"] = "nu"
-    names.update({f"fe_{e}": f"fe_{e}" for e in spec.effects})
+    names = param_sites(spec)
     draws = prior_draws(design, spec, n, seed, tuple(names.values()))
     params = {k: draws[site] for k, site in names.items()}
     ts = batched(tstar, params, design.arrays)
-    nu = params["nu"][:, None] if "nu" in params else None
-    return ts + draw_errors(params["sigma"][:, None], nu, ts.shape, seed)
+    sp = {p: params[p][:, None] for p in spec.error_params}
+    sigma = sigma_flat(params, spec, design.arrays)
+    return ts + draw_errors(sigma, ts.shape, seed, sp)
 
 
 def prior_predictive_check(
     panel: Panel,
-    model: Any = "bbj",
+    model: Any = DEFAULT_MODEL,
     *,
     n: int = 500,
     seed: int = 0,

@@ -6,10 +6,10 @@ from dataclasses import replace
 from typing import Any
 
 from ..panel import Panel
-from ..structural.spec import load_model
+from ..structural.spec import DEFAULT_MODEL, load_model
 
 
-def ignore_censoring(panel: Panel, model: Any = "bbj") -> tuple[Panel, Any]:
+def ignore_censoring(panel: Panel, model: Any = DEFAULT_MODEL) -> tuple[Panel, Any]:
     """The simplest honest misspecification: treat every tariff as uncensored.
 
     Returns a panel whose MFN caps are lifted (``mfn`` = 1000 pp, ``censored`` False, so the
@@ -24,6 +24,8 @@ def ignore_censoring(panel: Panel, model: Any = "bbj") -> tuple[Panel, Any]:
     spec = load_model(model)
     df = panel.df.copy()
     df["mfn"] = 1000.0
+    if "mfn_threshold" in df.columns:
+        df["mfn_threshold"] = 1000.0
     df["censored"] = False
     df["preference"] = df["tariff"] - df["mfn"]
     meta = {**panel.meta, "variant": "censoring ignored (mfn=1000, no lower bound)"}

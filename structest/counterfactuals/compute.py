@@ -244,12 +244,19 @@ def counterfactual(
     for note in pooled_notes:
         warnings.warn(note, UserWarning, stacklevel=2)
 
-    ts0 = tstar_draws(post, spec, f.design_for(panel).arrays)
-    ts1 = tstar_draws(post, spec, f.design_for(cf_panel).arrays)
+    arrays0, arrays1 = f.design_for(panel).arrays, f.design_for(cf_panel).arrays
+    ts0, ts1 = tstar_draws(post, spec, arrays0), tstar_draws(post, spec, arrays1)
     m0 = panel.df["mfn"].to_numpy(float)
     m1 = cf_panel.df["mfn"].to_numpy(float)
-    e = posterior_errors(post, spec, len(panel), seed) if noise else 0.0
-    ap0, ap1 = cap(ts0 + e, m0, lo), cap(ts1 + e, m1, lo)
+    # common random numbers: the same standardized shocks in both worlds, each scaled by its
+    # regime's sigma when sigma varies by group (an RTA formed takes the RTA scale)
+    e0 = e1 = 0.0
+    if noise:
+        if isinstance(seed, np.random.Generator):
+            seed = int(seed.integers(2**32))
+        e0 = posterior_errors(post, spec, len(panel), seed, arrays0)
+        e1 = posterior_errors(post, spec, len(panel), seed, arrays1)
+    ap0, ap1 = cap(ts0 + e0, m0, lo), cap(ts1 + e1, m1, lo)
     ds = _assemble(panel, cf_panel, scen, ts0, ts1, ap0, ap1, post, by, float(interval))
     ds.attrs.update(
         {

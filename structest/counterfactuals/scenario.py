@@ -8,6 +8,13 @@ A :class:`Scenario` bundles any combination of
   eq. 11 and eq. 14);
 - MFN rate changes (``mfn``: the cap on applied tariffs moves).
 
+With a GSP regime (``gsp_regime``): forming an RTA replaces the pair's GSP preference (its
+``gsp`` flag is set to 0 and its t* follows eq. 14); removing an RTA does not restore GSP
+eligibility (the flag stays 0); FVA/DVA/import growth and MFN changes leave the GSP shift as
+it is. Counterfactual applied tariffs are ``min(max(t* + e, lower), MFN)``, the economic
+object; the panel's recording rule (``mfn_threshold``, small preferences recorded at MFN)
+enters only the likelihood and the posterior predictive checks.
+
 :meth:`Scenario.apply` returns the counterfactual :class:`~structest.panel.Panel`: the
 changed input columns, with logs, ratios and interactions recomputed by
 :func:`structest.panel.add_derived_columns` and the observation order and effect keys of
@@ -417,6 +424,10 @@ class Scenario:
         mfn = resolve_mfn(self.mfn, df)
         new["mfn"] = mfn
         new["tariff"] = np.minimum(df["tariff"].to_numpy(float), mfn)
+        if "mfn_threshold" in new.columns:  # the recording rule moves with the MFN rate
+            old = df["mfn"].to_numpy(float)
+            scale = np.divide(mfn, old, out=np.ones_like(mfn), where=old > 0)
+            new["mfn_threshold"] = np.minimum(df["mfn_threshold"].to_numpy(float) * scale, mfn)
         out = add_derived_columns(new)
         for k in _KEEP_KEYS:
             if k in df.columns:

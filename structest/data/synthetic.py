@@ -45,6 +45,8 @@ from ..codes import (
     KNOWN_ECONOMIES,
     STRUCTURAL_PARAMS,
 )
+from ..equations import implied_coefficients as _equations_coefs
+from ..equations import structural_tstar
 from ..errors import StructestError
 from ..panel import Panel
 
@@ -69,6 +71,24 @@ DEFAULTS: dict[str, Any] = {
     # importer-industry-year effects: 0 keeps them independent of FVA (random effects hold);
     # otherwise partially pooled effects that ignore it bias g_FVA (Mundlak effects do not)
     "effect_fva_slope": 0.0,
+    # pp per pp of the cell's MFN (deviation from the mean) in the importer-industry-year
+    # effects (mfn_effect): t* tracks MFN across cells
+    "effect_mfn_slope": 0.0,
+    # model features (the structural model's options; 0/None: the default bbj world)
+    "rta_regime": True,  # False: eq. (11) for every observation (the pooled model)
+    "gsp_shift": 0.0,  # pp added to t* of GSP-eligible pairs outside RTAs (gsp_regime)
+    "rta_shift": 0.0,  # level of t* inside RTAs, pp (free_rta_level; structurally 0)
+    "delta_rta": None,  # producer weight inside RTAs (free_rta_ratio; None: delta)
+    "sigma_mfn": 0.0,  # sigma_i = sigma ((1 + MFN_i)/11)^sigma_mfn (mfn_scaled_errors)
+    "sigma_by_regime": None,  # {"other"|"GSP-eligible"|"RTA": multiplier of sigma}
+    "outlier_share": 0.0,  # contaminated normal: share of shocks with scale outlier_scale sigma
+    "outlier_scale": 5.0,
+    # effects: "imp_ind_year" (a_ixt, default) or "eq19" (importer-industry +
+    # importer-year + industry-year, each with s.d. tau_imp); exporter-industry-year always
+    "effects": "imp_ind_year",
+    # parameters that vary by group, log-normally: {param: (column, sd of log)}, column in
+    # importer, exporter, industry ([hierarchy])
+    "hierarchy": {},
     # design
     "economies": ECONOMIES,
     "industries": INDUSTRIES,
@@ -86,18 +106,41 @@ DEFAULTS: dict[str, Any] = {
 SCALE = 100.0  # structural tariffs are fractions; panels hold percent
 
 
+def _structural_params(
+    p: dict[str, Any],
+    rng: np.random.Generator,
+    columns: dict[str, np.ndarray],
+    econ: list[str],
+    inds: list[str],
+) -> tuple[dict[str, Any], dict[str, np.ndarray], dict[str, dict[str, float]]]:
+    """The likelihood's ``params`` of this world: structural values (vectors over groups for
+    ``hierarchy``), the optional terms; the ``grp_<param>`` maps; the group values by label."""
+    params: dict[str, Any] = {k: float(p[k]) for k in STRUCTURAL_PARAMS}
+    if not p["rta_regime"]:
+        params.pop("eps_tilde")
+        params.pop("lambda_tilde")
+    elif p["delta_rta"] is not None:
+        params["delta_rta"] = float(p["delta_rta"])
+    if p["rta_regime"] and float(p["rta_shift"]):
+        params["rta_shift"] = float(p["rta_shift"])
+    if float(p["gsp_shift"]):
+        params["gsp_shift"] = float(p["gsp_shift"])
+    idx: dict[str, np.ndarray] = {}
+    values: dict[str, dict[str, float]] = {}
+    labels = {"importer": econ, "exporter": econ, "industry": inds}
+    for name, (col, sd) in dict(p["hierarchy"]).items():
+        n_g = len(labels[col])
+        params[name] = float(p[name]) * np.exp(float(sd) * rng.normal(0.0, 1.0, n_g))
+        idx[f"grp_{name}"] = columns[col]
+        values[f"{name}_by_{col}"] = dict(zip(labels[col], params[name].tolist(), strict=True))
+    return params, idx, values
+
+
 def implied_coefficients(p: dict[str, Any]) -> dict[str, float]:
-    """Reduced-form coefficients (percentage points) implied by structural parameters."""
-    eps, lam = p["eps"], p["lambda_abs"]
-    eps_t, lam_t = p["eps_tilde"], p["lambda_tilde"]
-    return {
-        "intercept": SCALE / eps,
-        "g_IP": SCALE * p["delta"] / (eps * lam),
-        "g_FVA": -SCALE * (1 - p["delta_star"]) * p["eps_r_home"] / (eps * lam),
-        "g_DVA": -SCALE * (1 + p["delta_dstar"]) * p["eps_r_abroad"] / eps,
-        "g_IP_rta": SCALE * p["delta"] / (eps_t * lam_t),
-        "g_FVA_rta": -SCALE * (1 - p["delta_star"]) * p["eps_r_home"] / (eps_t * lam_t),
-    }
+    """Reduced-form coefficients (pp) implied by the structural parameters of ``p``
+    (:func:`structest.equations.implied_coefficients`)."""
+    keys = [k for k in (*STRUCTURAL_PARAMS, "delta_rta") if p.get(k) is not None]
+    return {k: float(v) for k, v in _equations_coefs({k: p[k] for k in keys}).items()}
 
 
 def _check_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
@@ -119,7 +162,36 @@ def _check_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
         raise StructestError(f"simulate: n_products must be >= 1, got {p['n_products']!r}")
     if len(p["economies"]) < 2:
         raise StructestError("simulate: need at least two economies")
+    if p["effects"] not in ("imp_ind_year", "eq19"):
+        raise StructestError(
+            f"simulate: effects must be 'imp_ind_year' or 'eq19', got {p['effects']!r}"
+        )
+    if not 0 <= float(p["outlier_share"]) < 1 or not float(p["outlier_scale"]) >= 1:
+        raise StructestError("simulate: need 0 <= outlier_share < 1 and outlier_scale >= 1")
+    regimes = dict(p["sigma_by_regime"] or {})
+    bad = sorted(set(regimes) - {"other", "GSP-eligible", "RTA"})
+    if bad or any(not float(v) > 0 for v in regimes.values()):
+        raise StructestError(
+            "simulate: sigma_by_regime maps 'other', 'GSP-eligible', 'RTA' to positive "
+            f"multipliers, got {p['sigma_by_regime']!r}"
+        )
+    for name, spec in dict(p["hierarchy"]).items():
+        ok = (
+            name in STRUCTURAL_PARAMS
+            and isinstance(spec, (tuple, list))
+            and len(spec) == 2
+            and spec[0] in _GROUP_COLUMNS
+            and float(spec[1]) >= 0
+        )
+        if not ok:
+            raise StructestError(
+                f"simulate: hierarchy[{name!r}] must be (column, sd) with a structural "
+                f"parameter, column in {sorted(_GROUP_COLUMNS)} and sd >= 0, got {spec!r}"
+            )
     return p
+
+
+_GROUP_COLUMNS = ("importer", "exporter", "industry")
 
 
 def simulate(seed: int = 0, **overrides: Any) -> tuple[Panel, dict[str, Any]]:
@@ -210,18 +282,22 @@ def simulate(seed: int = 0, **overrides: Any) -> tuple[Panel, dict[str, Any]]:
     serv_pair = rng.normal(0.0, 0.5, (n_e, n_e, n_t))
     log_dva_services = 1.0 + 0.8 * size[ii] + 0.8 * size[jj] + pair[ii, jj] + serv_pair[ii, jj, tt]
 
-    # ---- structural tariff
-    g = implied_coefficients(p)
+    # ---- structural tariff (the likelihood's equations, per observation)
+    # features beyond the default world draw from their own stream, so that a default
+    # world is the same panel whatever options exist
+    rng_x = np.random.default_rng((seed, 1))
+    params, group_idx, group_values = _structural_params(
+        p, rng_x, {"importer": ii, "exporter": jj, "industry": xx}, econ, inds
+    )
+    g = implied_coefficients(p)  # population values (groups vary around them)
     if p["ratios"] == "log":
         x_ip, x_fva, x_dva = log_fg - log_im, log_fva - log_im, log_dva - log_im
     else:
         x_ip, x_fva, x_dva = (np.exp(a - log_im) for a in (log_fg, log_fva, log_dva))
-    nonrta = ~rta
-    struct = np.where(
-        nonrta,
-        g["intercept"] + g["g_IP"] * x_ip + g["g_FVA"] * x_fva + g["g_DVA"] * x_dva,
-        g["g_IP_rta"] * x_ip + g["g_FVA_rta"] * x_fva,
-    )
+    gsp_out = (gsp & ~rta).astype(float)
+    arrays = {"x_ip": x_ip, "x_fva": x_fva, "x_dva": x_dva, "gsp": gsp_out, **group_idx}
+    arrays["rta"] = rta.astype(float) if p["rta_regime"] else np.zeros(n)
+    struct = np.asarray(structural_tstar(params, arrays))
     b = rng.normal(0.0, p["tau_exp"], (n_e, n_x, n_t))[jj, xx, tt]
     cell = (ii * n_x + xx) * n_t + tt
     noise_free = struct + b
@@ -232,11 +308,30 @@ def simulate(seed: int = 0, **overrides: Any) -> tuple[Panel, dict[str, Any]]:
     mu_imp = _calibrate_mu(noise_free, mfn, p)
     share_dev = log_share.reshape(-1) - log_share.mean()
     a_cell = mu_imp + float(p["effect_fva_slope"]) * share_dev
+    if float(p["effect_mfn_slope"]):
+        mfn_cells = np.bincount(cell, mfn, n_cells) / np.maximum(
+            np.bincount(cell, None, n_cells), 1
+        )
+        a_cell = a_cell + float(p["effect_mfn_slope"]) * (mfn_cells - mfn.mean())
     a = (a_cell + p["tau_imp"] * rng.normal(0.0, 1.0, n_cells))[cell]
+    if p["effects"] == "eq19":  # importer-industry + importer-year + industry-year
+        tau = p["tau_imp"]
+        a_ix = rng_x.normal(0.0, tau, (n_e, n_x))
+        a_it = rng_x.normal(0.0, tau, (n_e, n_t))
+        a_xt = rng_x.normal(0.0, tau, (n_x, n_t))
+        a = a_cell[cell] + a_ix[ii, xx] + a_it[ii, tt] + a_xt[xx, tt]
     if p["nu"] is None:
-        e = rng.normal(0.0, p["sigma"], n)
+        z = rng.normal(0.0, 1.0, n)
     else:
-        e = p["sigma"] * rng.standard_t(float(p["nu"]), n)
+        z = rng.standard_t(float(p["nu"]), n)
+    if float(p["outlier_share"]) > 0:
+        z = np.where(rng_x.random(n) < float(p["outlier_share"]), z * p["outlier_scale"], z)
+    sigma_i = p["sigma"] * ((1.0 + mfn) / 11.0) ** float(p["sigma_mfn"])
+    regimes = dict(p["sigma_by_regime"] or {})
+    if regimes:
+        lab = np.where(rta, "RTA", np.where(gsp, "GSP-eligible", "other"))
+        sigma_i = sigma_i * np.array([float(regimes.get(r, 1.0)) for r in lab])
+    e = sigma_i * z
     tstar = noise_free + a + e
 
     lower = p["lower"]
@@ -286,9 +381,28 @@ def simulate(seed: int = 0, **overrides: Any) -> tuple[Panel, dict[str, Any]]:
             "lower",
         )
     }
-    truth.update(g)
+    truth.update({k: v for k, v in g.items() if np.ndim(v) == 0})
+    truth.update(
+        {
+            k: p[k]
+            for k in (
+                "gsp_shift",
+                "rta_shift",
+                "sigma_mfn",
+                "outlier_share",
+                "outlier_scale",
+                "sigma_by_regime",
+                "effects",
+                "rta_regime",
+            )
+        }
+    )
+    truth["delta_rta"] = params.get("delta_rta", p["delta"])
+    truth["g_GSP"], truth["intercept_rta"] = p["gsp_shift"], p["rta_shift"]
+    truth.update(group_values)
     truth["mu_imp"] = mu_imp
-    truth["ratio_g_fva_g_ip"] = -g["g_FVA"] / g["g_IP"]
+    if np.ndim(g["g_IP"]) == 0 and np.ndim(g["g_FVA"]) == 0:
+        truth["ratio_g_fva_g_ip"] = -g["g_FVA"] / g["g_IP"]
     strict = all(c in KNOWN_ECONOMIES for c in econ)
     panel = Panel.from_frame(
         df,

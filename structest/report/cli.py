@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from ..structural.spec import DEFAULT_MODEL
+
 
 def report(
     fit: Path | None = typer.Option(
@@ -18,7 +20,7 @@ def report(
         help="panel file (CSV/parquet); default: the panel stored in --fit, else the bundled one",
     ),
     panel: Path | None = typer.Option(None, "--panel", hidden=True, help="alias of --data"),
-    model: str = typer.Option("bbj", "--model", help="model to fit when --fit is omitted"),
+    model: str = typer.Option(DEFAULT_MODEL, "--model", help="model to fit when --fit is omitted"),
     compare: list[Path] = typer.Option(
         [], "--compare", help="other fits of the same panel for PSIS-LOO (repeatable)"
     ),

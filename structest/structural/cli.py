@@ -8,6 +8,8 @@ from pathlib import Path
 
 import typer
 
+from .spec import DEFAULT_MODEL
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``fit`` subcommand to the structest CLI."""
@@ -16,7 +18,7 @@ def register(app: typer.Typer) -> None:
     def fit_cmd(
         out: Path = typer.Option(..., "--out", help="NetCDF file to write (atomically)."),
         model: str = typer.Option(
-            "bbj", "--model", help="Bundled model name or path to a TOML file."
+            DEFAULT_MODEL, "--model", help="Bundled model name or path to a TOML file."
         ),
         data: Path | None = typer.Option(
             None, "--data", help="Panel CSV/parquet (default: the bundled panel)."

@@ -11,7 +11,7 @@ import numpy as np
 from ..errors import SpecError
 from ..panel import MFN_TOL, Panel
 from .likelihood import EXACT, LEFT, NONE, RIGHT
-from .spec import ModelSpec
+from .spec import MFN_REF, ModelSpec
 
 
 @dataclass(frozen=True)
@@ -97,12 +97,21 @@ def build_design(
         An effect or grouping column missing from the panel, or unknown labels.
     """
     df = panel.df
+    if "regime" in spec.hierarchy.values() or spec.gsp_regime:
+        from ..data.describe import regime
+
+        if spec.gsp_regime and "gsp" not in df.columns:
+            raise SpecError(
+                f"model '{spec.name}' has a GSP regime (gsp_regime = true) but the panel has "
+                "no 'gsp' column (1 = GSP-eligible pair)"
+            )
+        df = df.assign(regime=regime(df))
     for col in (*spec.effects, *spec.hierarchy.values()):
         if col not in df.columns:
             raise SpecError(
                 f"model '{spec.name}': column '{col}' (effects/hierarchy) is not in the panel; "
                 f"available key columns: imp_ind_year, exp_ind_year, imp_ind, imp_year, ind_year, "
-                f"exp_ind, exp_year, pair, importer, exporter, industry, year"
+                f"exp_ind, exp_year, pair, importer, exporter, industry, year; derived: regime"
             )
     if spec.ratios == "log":
         x = {k: df[f"log_{k[2:]}_ratio"].to_numpy(float) for k in ("x_ip", "x_fva", "x_dva")}
@@ -110,6 +119,8 @@ def build_design(
         x = {k: df[f"{k[2:]}_ratio"].to_numpy(float) for k in ("x_ip", "x_fva", "x_dva")}
     tariff = df["tariff"].to_numpy(float)
     mfn = df["mfn"].to_numpy(float)
+    # the right-censoring point: where the panel starts recording "at MFN"
+    threshold = df["mfn_threshold"].to_numpy(float) if "mfn_threshold" in df.columns else mfn
     n = len(df)
     lower = np.full(n, -np.inf if spec.lower is None else float(spec.lower))
     at_mfn = df["censored"].to_numpy(bool) | (tariff >= mfn - MFN_TOL)
@@ -117,19 +128,24 @@ def build_design(
     kind[at_mfn] = RIGHT
     if spec.lower is not None:
         kind[(~at_mfn) & (tariff <= spec.lower + MFN_TOL)] = LEFT
-        kind[mfn <= spec.lower + MFN_TOL] = NONE
+        kind[threshold <= spec.lower + MFN_TOL] = NONE  # every outcome recorded at MFN
     rta = df["rta"].to_numpy(float) if spec.rta_regime else np.zeros(n)
     arrays: dict[str, np.ndarray] = {
         **x,
         "rta": rta,
         "tariff": tariff,
         "mfn": mfn,
+        "threshold": threshold,
         "lower": lower,
         "kind": kind,
         "sel_exact": np.flatnonzero(kind == EXACT),
         "sel_right": np.flatnonzero(kind == RIGHT),
         "sel_left": np.flatnonzero(kind == LEFT),
     }
+    if spec.mfn_scaled_errors:
+        arrays["mfn_rel"] = (1.0 + np.maximum(mfn, 0.0)) / (1.0 + MFN_REF)
+    if spec.gsp_regime:  # GSP preferences are granted only outside RTAs
+        arrays["gsp"] = df["gsp"].to_numpy(float) * (1.0 - df["rta"].to_numpy(float))
     lev_out: dict[str, np.ndarray] = {}
     for e in spec.effects:
         given = None if levels is None else levels.get(e)
@@ -149,6 +165,7 @@ def build_design(
             "x_ip_in": x["x_ip"] * inside,
             "x_fva_in": x["x_fva"] * inside,
             "rta": inside,
+            "gsp": arrays.get("gsp"),
         }
         xmat = np.column_stack([columns[r] for r in regs])
     for e in spec.mundlak:
@@ -165,6 +182,14 @@ def build_design(
         sums = np.stack([np.bincount(idx, w, n_lev) for w in xmat.T], axis=1)
         xbar = sums / counts[:, None]
         arrays[f"xbar_{e}"] = xbar - xbar.mean(axis=0)
+    if spec.mfn_effect:  # cell means of MFN for the first effect, centred over cells
+        e = spec.effects[0]
+        n_lev, idx = len(lev_out[e]), arrays[f"idx_{e}"]
+        if levels is not None:  # predictions: the effects are posterior draws
+            arrays[f"mfnbar_{e}"] = np.zeros(n_lev)
+        else:
+            m = np.bincount(idx, mfn, n_lev) / np.bincount(idx, minlength=n_lev)
+            arrays[f"mfnbar_{e}"] = m - m.mean()
     grp_out: dict[str, np.ndarray] = {}
     for p, col in spec.hierarchy.items():
         given = None if groups is None else groups.get(p)

@@ -4,7 +4,7 @@ Groups: ``posterior`` (the program's stored sites, dims named after the effect c
 grouping columns), ``prior`` (scalar parameters and implied coefficients), ``sample_stats``,
 ``log_likelihood`` (``tariff``, dim ``obs``), ``log_prior`` (log prior density of each
 scalar parameter per draw, for power-scaling sensitivity), ``observed_data`` (``tariff``),
-``constant_data`` (``mfn``, ``rta``, ``x_ip``, ``x_fva``, ``x_dva``, ``lower``, ``kind``) and
+``constant_data`` (``mfn``, ``threshold``, ``rta``, ``x_ip``, ``x_fva``, ``x_dva``, ``lower``, ``kind``) and
 ``panel`` (every column of the panel the model was fitted to, so that a saved fit carries
 its data). ``obs`` groups carry the coordinates ``importer, exporter, industry,
 year``. ``posterior.attrs`` holds ``model_spec`` (JSON), ``model_toml``, ``model_name``,
@@ -63,7 +63,8 @@ def assemble_idata(
     coords: dict[str, Any] = {"obs": np.arange(design.n), **design.coords}
     dims = {k: list(sites.dims[k]) for k in names if sites.dims[k]}
     arr = design.arrays
-    const = {k: arr[k] for k in ("mfn", "rta", "x_ip", "x_fva", "x_dva", "lower", "kind")}
+    keys = ("mfn", "threshold", "rta", "x_ip", "x_fva", "x_dva", "lower", "kind")
+    const = {k: arr[k] for k in keys}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         idata = az.from_dict(

@@ -11,12 +11,15 @@ Two dicts go in:
     ``eps, lambda_abs, eps_r_home, eps_r_abroad, delta, delta_star, delta_dstar`` and, with
     an RTA regime, ``eps_tilde, lambda_tilde``: scalars, or vectors over groups when the
     model lets them vary (then ``arrays["grp_<name>"]`` maps observations to groups);
-    ``sigma`` (pp); ``nu`` (present only for Student-t errors); ``fe_<effect>`` for each
+    ``sigma`` (pp; a vector over groups when it varies, ``arrays["grp_sigma"]``); ``nu``
+    (present only for Student-t errors) and, while sampling the scale mixture, ``prec``
+    (float[n], latent precisions); ``fe_<effect>`` for each
     effect: the effect values (pp) for every level, ``arrays["idx_<effect>"]`` picks them.
 
 ``arrays`` (the data, from :func:`structest.structural.design.build_design`)
     ``x_ip``, ``x_fva``, ``x_dva``: FG/IM, FVA/IM, DVA/IM in logs or levels (float[n]);
     ``rta``: 1.0 inside an RTA regime (all 0.0 in a pooled model); ``tariff``, ``mfn``,
+    ``threshold`` (optional: the right-censoring point, the panel's ``mfn_threshold``),
     ``lower`` (pp; ``lower = -inf`` when there is no left bound); ``kind`` (int[n]):
     0 uncensored, 1 right-censored at MFN (``t* >= mfn``), 2 left-censored
     (``t* <= lower``), 3 uninformative (``mfn <= lower``); ``idx_<effect>``, ``grp_<param>``.
@@ -36,7 +39,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import betainc, gammaln, log_ndtr
 
-from ..equations import SCALE, implied_coefficients
+from ..equations import SCALE, implied_coefficients, sigma_per_obs, structural_tstar
 
 Params = dict[str, Any]
 Arrays = dict[str, Any]
@@ -62,18 +65,9 @@ EXACT, RIGHT, LEFT, NONE = 0, 1, 2, 3
 
 
 def tstar_structural(params: Params, arrays: Arrays) -> jax.Array:
-    """The structural part of the latent tariff (pp), float[n]: :func:`tstar` without effects.
-
-    Outside RTAs (eq. 11/18-19): ``100/eps + g_IP x_ip + g_FVA x_fva + g_DVA x_dva``;
-    inside (eq. 14, ``arrays["rta"] == 1``): ``g_IP_rta x_ip + g_FVA_rta x_fva``.
-    """
-    c = implied_coefficients(params, arrays)
-    x_ip, x_fva, x_dva = arrays["x_ip"], arrays["x_fva"], arrays["x_dva"]
-    out = c["intercept"] + c["g_IP"] * x_ip + c["g_FVA"] * x_fva + c["g_DVA"] * x_dva
-    if "g_IP_rta" in c:
-        inside = c["g_IP_rta"] * x_ip + c["g_FVA_rta"] * x_fva
-        out = jnp.where(arrays["rta"] > 0.5, inside, out)
-    return out
+    """The structural part of the latent tariff (pp), float[n]: :func:`tstar` without effects
+    (:func:`structest.equations.structural_tstar`)."""
+    return structural_tstar(params, arrays)
 
 
 def tstar(params: Params, arrays: Arrays) -> jax.Array:
@@ -137,35 +131,67 @@ def _t_logcdf_jvp(primals: tuple, tangents: tuple) -> tuple:
 
 
 def _log_terms(
-    params: Params, z_obs: jax.Array, z_up: jax.Array, z_lo: jax.Array
+    params: Params,
+    log_sigma: jax.Array,
+    z_obs: jax.Array,
+    z_up: jax.Array,
+    z_lo: jax.Array,
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """Elementwise log-likelihood terms: uncensored density at ``z_obs``, right-censored
-    ``log F(z_up)``, left-censored ``log F(z_lo)`` (Normal, or Student-t when ``"nu" in
-    params``)."""
-    sigma = params["sigma"]
-    if "nu" in params:
+    """Elementwise log-likelihood terms: uncensored density at ``z_obs`` (with the scale's
+    ``log_sigma``), right-censored ``log F(z_up)``, left-censored ``log F(z_lo)``.
+
+    Normal, also for a Student-t written as a scale mixture (``"prec" in params``: the
+    latent precisions are already in the scale); the marginal Student-t when only ``"nu"``
+    is given; the contaminated normal when ``"outlier_share"`` and ``"outlier_scale"``
+    are."""
+    if "nu" in params and "prec" not in params:
         nu = params["nu"]
-        exact = _t_logpdf(z_obs, nu) - jnp.log(sigma)
+        exact = _t_logpdf(z_obs, nu) - log_sigma
         return exact, t_logcdf(z_up, nu), t_logcdf(z_lo, nu)
-    exact = -0.5 * z_obs * z_obs - jnp.log(sigma) - 0.5 * jnp.log(2.0 * jnp.pi)
-    return exact, log_ndtr(z_up), log_ndtr(z_lo)
+    exact = -0.5 * z_obs * z_obs - log_sigma - 0.5 * jnp.log(2.0 * jnp.pi)
+    if "outlier_share" not in params:
+        return exact, log_ndtr(z_up), log_ndtr(z_lo)
+    # contaminated normal: log((1 - p) f(z) + p f(z / k) / k), each term likewise
+    share, k = params["outlier_share"], params["outlier_scale"]
+    lc, lo = jnp.log1p(-share), jnp.log(share)
+    wide = exact + 0.5 * z_obs * z_obs * (1.0 - 1.0 / (k * k)) - jnp.log(k)
+    return (
+        jnp.logaddexp(lc + exact, lo + wide),
+        jnp.logaddexp(lc + log_ndtr(z_up), lo + log_ndtr(z_up / k)),
+        jnp.logaddexp(lc + log_ndtr(z_lo), lo + log_ndtr(z_lo / k)),
+    )
+
+
+def _threshold(arrays: Arrays) -> jax.Array:
+    """The right-censoring point: ``arrays["threshold"]`` (the panel's ``mfn_threshold``,
+    from which it records "at MFN"), else ``mfn``."""
+    return arrays["threshold"] if "threshold" in arrays else arrays["mfn"]
+
+
+def _pick(v: Any, idx: jax.Array) -> Any:
+    """``v[idx]`` for a per-observation array; a scalar as it is."""
+    return v[idx] if jnp.ndim(v) else v
 
 
 def loglik_pointwise(params: Params, arrays: Arrays) -> jax.Array:
     """Pointwise log-likelihood, float[n] (for LOO and the total).
 
-    Uncensored: ``log f(tariff - t*)``; at MFN: ``log P(t* + e >= mfn)``; at the lower
-    bound: ``log P(t* + e <= lower)``; ``mfn <= lower``: 0. Normal errors use
-    ``log_ndtr``; Student-t (``"nu" in params``) use :func:`t_logcdf`.
+    Uncensored: ``log f(tariff - t*)``; at MFN: ``log P(t* + e >= c)`` with ``c`` the
+    censoring point (``arrays["threshold"]``, where the panel starts recording "at MFN";
+    ``mfn`` when absent); at the lower bound: ``log P(t* + e <= lower)``; ``c <= lower``: 0. Normal errors use
+    ``log_ndtr``; Student-t (``"nu" in params``) use :func:`t_logcdf` (the marginal
+    likelihood: posterior draws carry no latent precisions), or, given the latent
+    precisions ``prec`` of the scale mixture, the conditional Normal terms. The scale is
+    :func:`~structest.equations.sigma_per_obs` (by group when it varies).
     """
     mu = tstar(params, arrays)
-    sigma = params["sigma"]
+    sigma = sigma_per_obs(params, arrays)
     kind = arrays["kind"]
     lower = jnp.where(jnp.isfinite(arrays["lower"]), arrays["lower"], 0.0)
     z_obs = (arrays["tariff"] - mu) / sigma
-    z_up = (mu - arrays["mfn"]) / sigma  # P(e >= mfn - mu) = F((mu - mfn)/sigma)
+    z_up = (mu - _threshold(arrays)) / sigma  # P(e >= c - mu) = F((mu - c)/sigma)
     z_lo = (lower - mu) / sigma
-    exact, right, left = _log_terms(params, z_obs, z_up, z_lo)
+    exact, right, left = _log_terms(params, jnp.log(sigma), z_obs, z_up, z_lo)
     out = jnp.where(kind == EXACT, exact, 0.0)
     out = jnp.where(kind == RIGHT, right, out)
     out = jnp.where(kind == LEFT, left, out)
@@ -183,12 +209,13 @@ def loglik(params: Params, arrays: Arrays) -> jax.Array:
     if not all(f"sel_{k}" in arrays for k in ("exact", "right", "left")):
         return jnp.sum(loglik_pointwise(params, arrays))
     mu = tstar(params, arrays)
-    sigma = params["sigma"]
+    sigma = sigma_per_obs(params, arrays)
     ex, rt, lf = arrays["sel_exact"], arrays["sel_right"], arrays["sel_left"]
     terms = _log_terms(
         params,
-        (arrays["tariff"][ex] - mu[ex]) / sigma,
-        (mu[rt] - arrays["mfn"][rt]) / sigma,
-        (arrays["lower"][lf] - mu[lf]) / sigma,
+        jnp.log(_pick(sigma, ex)),
+        (arrays["tariff"][ex] - mu[ex]) / _pick(sigma, ex),
+        (mu[rt] - _threshold(arrays)[rt]) / _pick(sigma, rt),
+        (arrays["lower"][lf] - mu[lf]) / _pick(sigma, lf),
     )
     return sum(jnp.sum(t) for t in terms)

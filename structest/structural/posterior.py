@@ -20,25 +20,25 @@ from .spec import ModelSpec
 BATCH: int = 500
 
 
-def posterior_params(posterior: xr.Dataset, spec: ModelSpec) -> dict[str, np.ndarray]:
-    """Stack ``(chain, draw)`` into one leading axis and name the arrays as in ``params``.
+def param_sites(spec: ModelSpec) -> dict[str, str]:
+    """``likelihood params key -> stored site``: the structural parameters and ``sigma``
+    (``<p>_group`` when they vary by group), the error shape parameters, and ``fe_<e>`` for
+    each effect."""
+    names = {p: f"{p}_group" if p in spec.hierarchy else p for p in (*spec.structural, "sigma")}
+    names.update({p: p for p in (*spec.scale_params, *spec.error_params)})
+    names.update({f"fe_{e}": f"fe_{e}" for e in spec.effects})
+    return names
 
-    Group-varying parameters come from ``<p>_group``, effects from ``fe_<e>``.
-    """
+
+def posterior_params(posterior: xr.Dataset, spec: ModelSpec) -> dict[str, np.ndarray]:
+    """Stack ``(chain, draw)`` into one leading axis and name the arrays as in ``params``
+    (:func:`param_sites`)."""
 
     def flat(name: str) -> np.ndarray:
         v = posterior[name].values
         return v.reshape((-1, *v.shape[2:]))
 
-    out: dict[str, np.ndarray] = {}
-    for p in spec.structural:
-        out[p] = flat(f"{p}_group" if p in spec.hierarchy else p)
-    out["sigma"] = flat("sigma")
-    if spec.errors == "student_t":
-        out["nu"] = flat("nu")
-    for e in spec.effects:
-        out[f"fe_{e}"] = flat(f"fe_{e}")
-    return out
+    return {k: flat(site) for k, site in param_sites(spec).items()}
 
 
 def batched(
@@ -67,21 +67,55 @@ def batched(
 
 def draw_errors(
     sigma: np.ndarray,
-    nu: np.ndarray | None,
     shape: tuple[int, ...],
     seed: int | np.random.Generator | None,
+    shape_params: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray:
-    """Errors ``sigma e`` of the given shape: Normal, or Student-t with ``nu`` when given.
+    """Errors ``sigma e`` of the given shape: Normal; Student-t when ``shape_params`` has
+    ``nu``; contaminated normal with ``outlier_share``/``outlier_scale``.
 
-    ``sigma`` and ``nu`` broadcast against ``shape`` (e.g. ``(chain, draw, 1)`` against
-    ``(chain, draw, obs)``).
+    ``sigma`` and the shape parameters broadcast against ``shape`` (e.g. ``(chain, draw,
+    1)`` against ``(chain, draw, obs)``). The same seed gives the same standardized draws
+    whatever ``sigma`` is (common random numbers across scenarios).
     """
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    if nu is not None:
-        e = rng.standard_t(np.broadcast_to(nu, shape))
+    sp = dict(shape_params or {})
+    if "nu" in sp:
+        e = rng.standard_t(np.broadcast_to(sp["nu"], shape))
     else:
         e = rng.standard_normal(shape)
+    if "outlier_share" in sp:
+        wide = rng.random(shape) < sp["outlier_share"]
+        e = np.where(wide, e * sp["outlier_scale"], e)
     return sigma * e
+
+
+def _sigma_obs(params: Mapping[str, Any], arrays: Mapping[str, Any]) -> Any:
+    import jax.numpy as jnp
+
+    from ..equations import sigma_per_obs
+
+    return jnp.broadcast_to(sigma_per_obs(params, arrays), jnp.shape(arrays["kind"]))
+
+
+def sigma_flat(
+    params: Mapping[str, np.ndarray], spec: ModelSpec, arrays: Mapping[str, np.ndarray] | None
+) -> np.ndarray:
+    """The error scale of each observation for stacked draws ``params`` (draws first):
+    float[draws, obs], or ``[draws, 1]`` when it is one number per draw."""
+    if "sigma" not in spec.hierarchy and not spec.scale_params:
+        return np.asarray(params["sigma"])[:, None]
+    if arrays is None:
+        raise ValueError("sigma varies over observations: pass the design's arrays")
+    return batched(_sigma_obs, params, arrays)
+
+
+def sigma_draws(
+    posterior: xr.Dataset, spec: ModelSpec, arrays: Mapping[str, np.ndarray] | None
+) -> np.ndarray:
+    """Each draw's error scale per observation: float[chain, draw, obs] (or ``[..., 1]``)."""
+    out = sigma_flat(posterior_params(posterior, spec), spec, arrays)
+    return out.reshape(posterior.sizes["chain"], posterior.sizes["draw"], -1)
 
 
 def posterior_errors(
@@ -89,11 +123,13 @@ def posterior_errors(
     spec: ModelSpec,
     n_obs: int,
     seed: int | np.random.Generator | None,
+    arrays: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray:
-    """:func:`draw_errors` with each posterior draw's ``sigma`` (and ``nu``): (chain, draw, obs)."""
-    sigma = posterior["sigma"].values[..., None]
-    nu = posterior["nu"].values[..., None] if spec.errors == "student_t" else None
-    return draw_errors(sigma, nu, (*sigma.shape[:-1], n_obs), seed)
+    """:func:`draw_errors` with each posterior draw's ``sigma`` (per observation when it
+    varies by group: pass ``arrays``) and ``nu``: float[chain, draw, obs]."""
+    sigma = sigma_draws(posterior, spec, arrays)
+    sp = {p: posterior[p].values[..., None] for p in spec.error_params}
+    return draw_errors(sigma, (*sigma.shape[:-1], n_obs), seed, sp)
 
 
 def per_draw(
@@ -132,14 +168,16 @@ def applied_draws(
     mfn: np.ndarray,
     seed: int | np.random.Generator | None = 0,
     noise: bool = True,
+    arrays: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Applied tariffs ``cap(t* + e, mfn, spec.lower)`` from t* draws (chain, draw, obs).
 
-    ``noise=False``: no error draw.
+    ``noise=False``: no error draw. ``arrays``: the design's (needed when sigma varies by
+    group).
     """
     vals = tstar
     if noise:
-        vals = vals + posterior_errors(posterior, spec, tstar.shape[-1], seed)
+        vals = vals + posterior_errors(posterior, spec, tstar.shape[-1], seed, arrays)
     return cap(vals, np.asarray(mfn, float), spec.lower)
 
 

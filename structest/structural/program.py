@@ -10,7 +10,8 @@ Sites
 -----
 Structural parameters (population values); for a parameter ``p`` in ``[hierarchy]``:
 ``sd_<p>``, the auxiliary ``z_<p>`` and ``<p>_group = p exp(sd_<p> z_<p>)``; ``sigma``;
-``nu`` (Student-t); ``mu``; for each effect ``e``: ``tau_<e>`` and ``fe_<e>``, sampled
+``nu`` and the auxiliary latent precisions ``prec`` (Student-t as a scale mixture; also
+``sigma`` may vary by group, ``sigma_group``); ``mu``; for each effect ``e``: ``tau_<e>`` and ``fe_<e>``, sampled
 non-centred through the auxiliary ``z_<e>`` (``fe = loc + tau z``; for a Mundlak effect
 ``loc`` adds ``xbar_<e> gamma_<e>``, see :attr:`ModelSpec.mundlak`) or, for
 ``spec.centred_effect``, through its auxiliary cell means ``m_<e> ~ Normal(loc + s, tau)``
@@ -32,7 +33,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..equations import COEFS_INSIDE, COEFS_OUTSIDE, implied_coefficients
+from ..equations import COEFS_INSIDE, COEFS_OPTIONAL, COEFS_OUTSIDE, implied_coefficients
 from .likelihood import cell_means, loglik, tstar_structural
 from .priors import PriorTuple
 from .spec import ModelSpec
@@ -46,11 +47,12 @@ Role = Literal["parameter", "auxiliary", "deterministic"]
 def coef_names(spec: ModelSpec) -> tuple[str, ...]:
     """Implied coefficients reported for this spec, then :data:`RATIO`."""
     inside = COEFS_INSIDE if spec.rta_regime else ()
-    return (*COEFS_OUTSIDE, *inside, RATIO)
+    optional = tuple(c for p, c in COEFS_OPTIONAL.items() if p in spec.structural)
+    return (*COEFS_OUTSIDE, *inside, *optional, RATIO)
 
 
 #: every implied coefficient a model may report
-COEF_NAMES: tuple[str, ...] = (*COEFS_OUTSIDE, *COEFS_INSIDE, RATIO)
+COEF_NAMES: tuple[str, ...] = (*COEFS_OUTSIDE, *COEFS_INSIDE, *COEFS_OPTIONAL.values(), RATIO)
 
 
 def mu_site(spec: ModelSpec) -> str:
@@ -78,10 +80,13 @@ class Layout:
         ``effect -> number of levels``.
     groups
         ``parameter -> (grouping column, number of groups)`` for group-varying parameters.
+    n_obs
+        Number of observations (latent precisions of the Student-t scale mixture).
     """
 
     levels: Mapping[str, int]
     groups: Mapping[str, tuple[str, int]]
+    n_obs: int = 0
 
     @classmethod
     def of(cls, design: Any) -> Layout:
@@ -89,10 +94,13 @@ class Layout:
         return cls(
             levels={e: len(v) for e, v in design.levels.items()},
             groups={p: (design.group_cols[p], len(v)) for p, v in design.groups.items()},
+            n_obs=design.n,
         )
 
     def __hash__(self) -> int:  # static argument of jitted NumPyro code
-        return hash((tuple(sorted(self.levels.items())), tuple(sorted(self.groups.items()))))
+        return hash(
+            (tuple(sorted(self.levels.items())), tuple(sorted(self.groups.items())), self.n_obs)
+        )
 
 
 @dataclass
@@ -146,6 +154,11 @@ class Builder:
         self.sites.add(name, "auxiliary", dims)
         return self._normal(name, loc, scale, size)
 
+    def gamma(self, name: str, shape: Any, rate: Any, size: int, dims: tuple[str, ...]) -> Any:
+        """An auxiliary vector of ``size`` independent Gamma(shape, rate) draws."""
+        self.sites.add(name, "auxiliary", dims)
+        return self._gamma(name, shape, rate, size)
+
     def deterministic(self, name: str, value: Any, dims: tuple[str, ...] = ()) -> Any:
         """A stored function of other sites."""
         self.sites.add(name, "deterministic", dims)
@@ -156,6 +169,9 @@ class Builder:
         raise NotImplementedError
 
     def _normal(self, name: str, loc: Any, scale: Any, size: int | None) -> Any:
+        raise NotImplementedError
+
+    def _gamma(self, name: str, shape: Any, rate: Any, size: int) -> Any:
         raise NotImplementedError
 
     def _deterministic(self, name: str, value: Any) -> Any:
@@ -184,7 +200,7 @@ def _coefs_by_group(spec: ModelSpec, layout: Layout) -> dict[str, list[str]]:
     for col in sorted({c for c, _ in layout.groups.values()}):
         shapes = {p: jax.ShapeDtypeStruct((), np.float32) for p in spec.structural}
         for p, (c, n) in layout.groups.items():
-            if c == col:
+            if c == col and p in shapes:
                 shapes[p] = jax.ShapeDtypeStruct((n,), np.float32)
         res = jax.eval_shape(implied_coefficients, shapes)
         out[col] = [k for k, v in res.items() if len(v.shape) == 1]
@@ -200,12 +216,13 @@ def structural_program(
 ) -> dict[str, Any]:
     """The model of ``spec`` on the design ``arrays``, stated through the builder ``b``.
 
-    Returns the likelihood's ``params`` (structural values, ``sigma``, ``nu``, ``fe_<e>``).
+    Returns the likelihood's ``params`` (structural values, ``sigma``, ``nu``, ``prec``,
+    ``fe_<e>``).
     """
     pri = spec.priors
     pop: dict[str, Any] = {}
     params: dict[str, Any] = {}
-    for p in spec.structural:
+    for p in (*spec.structural, "sigma"):
         pop[p] = b.prior(p, pri[p])
         if p in spec.hierarchy:
             col, n = layout.groups[p]
@@ -214,9 +231,16 @@ def structural_program(
             params[p] = b.deterministic(f"{p}_group", pop[p] * b.exp(sd * z), (col,))
         else:
             params[p] = pop[p]
-    params["sigma"] = b.prior("sigma", pri["sigma"])
+    pop.pop("sigma")
+    for p in spec.scale_params:
+        params[p] = b.prior(p, pri[p])
+    for p in spec.error_params:
+        params[p] = b.prior(p, pri[p])
     if spec.errors == "student_t":
-        params["nu"] = b.prior("nu", pri["nu"])
+        # Student-t as a scale mixture of normals: e_i ~ Normal(0, sigma^2 / prec_i) with
+        # prec_i ~ Gamma(nu/2, nu/2), so the censored terms stay on log_ndtr
+        nu = params["nu"]
+        params["prec"] = b.gamma("prec", nu / 2.0, nu / 2.0, layout.n_obs, ("obs",))
     centred = spec.centred_effect
     shift = None
     if centred is not None:
@@ -230,9 +254,12 @@ def structural_program(
         level = b.mean(shift)
         _, loc0, scale0 = pri["mu"]
         mu = b.deterministic("mu", b.normal(site, loc0 + level, scale0) - level)
+    gamma_mfn = b.prior("gamma_mfn", pri["gamma_mfn"]) if spec.mfn_effect else None
     for k, e in enumerate(spec.effects):
         tau = b.prior(f"tau_{e}", pri[f"tau_{e}"])
         loc = mu if k == 0 else 0.0
+        if k == 0 and gamma_mfn is not None:
+            loc = loc + b.call(lambda g, m=arrays[f"mfnbar_{e}"]: g * m, gamma_mfn)
         n = layout.levels[e]
         if e in spec.mundlak:
             name = f"gamma_{e}"
@@ -266,6 +293,9 @@ class _DryRun(Builder):
 
     def _normal(self, name: str, loc: Any, scale: Any, size: int | None) -> Any:
         return np.full(size, 0.5) if size is not None else np.float64(0.5)
+
+    def _gamma(self, name: str, shape: Any, rate: Any, size: int) -> Any:
+        return np.ones(size)
 
     def _deterministic(self, name: str, value: Any) -> Any:
         return value

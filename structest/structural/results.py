@@ -167,9 +167,9 @@ class StructuralFit:
         if not applied:
             return ts
         pan = self.panel if panel is None else panel
-        vals = applied_draws(
-            ts.values, self.posterior, self.spec, pan.df["mfn"].to_numpy(float), seed, noise
-        )
+        mfn = pan.df["mfn"].to_numpy(float)
+        arrays = self.design_for(pan).arrays
+        vals = applied_draws(ts.values, self.posterior, self.spec, mfn, seed, noise, arrays)
         return ts.copy(data=vals).rename("applied")
 
     # ------------------------------------------------------------------ later steps

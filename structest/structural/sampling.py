@@ -24,7 +24,7 @@ from .io import assemble_idata
 from .posterior import log_prior_draws, loglik_draws
 from .program import Layout, Sites, coef_names, site_table
 from .results import StructuralFit
-from .spec import ModelSpec, load_model
+from .spec import DEFAULT_MODEL, ModelSpec, load_model
 
 Backend = Literal["numpyro", "pymc"]
 ChainMethod = Literal["auto", "parallel", "sequential", "vectorized"]
@@ -44,7 +44,7 @@ def _positive_int(name: str, value: Any, minimum: int) -> int:
 
 def fit(
     panel: Panel | None = None,
-    model: str | Path | ModelSpec = "bbj",
+    model: str | Path | ModelSpec = DEFAULT_MODEL,
     *,
     priors: Mapping[str, Any] | None = None,
     chains: int = 4,

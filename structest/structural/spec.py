@@ -7,13 +7,18 @@ A file has the keys::
     name = "bbj"
     description = "..."
     ratios = "log"            # "log" (eq. 19) or "level" (eq. 18)
-    errors = "normal"         # "normal" or "student_t"
+    errors = "normal"         # "normal", "student_t" or "contaminated"
     rta_regime = true         # false: one set of coefficients for all observations
     lower = 0.0               # left-censoring bound in pp; "none" for no lower bound
     effects = ["imp_ind_year", "exp_ind_year"]   # panel columns, partially pooled
     centred_effect = "imp_ind_year"   # optional: sampled through its cell means (or "none")
     mundlak = ["imp_ind_year"]        # optional: effects whose mean depends on the cell means
                                       # of the regressors (correlated random effects)
+    gsp_regime = false        # true: GSP-eligible pairs outside RTAs get a level shift gsp_shift
+    free_rta_level = false    # true: inside RTAs t* has its own level rta_shift (not 0)
+    free_rta_ratio = false    # true: own producer weight delta_rta inside RTAs
+    mfn_scaled_errors = false # true: sigma scales with ((1 + MFN)/(1 + 10))^sigma_mfn
+    mfn_effect = false        # true: the first effect's mean moves with its cells' MFN
     [priors]                  # any subset; missing ones take DEFAULT_PRIORS
     eps = ["lognormal", 1.6, 1.0]
     [hierarchy]               # optional: parameter -> grouping column
@@ -35,10 +40,40 @@ from ..codes import STRUCTURAL_PARAMS
 from ..errors import SpecError
 from .priors import POSITIVE_FAMILIES, PriorTuple, check_prior
 
+#: The model :func:`structest.fit`, the CLI and the report use unless told otherwise: the
+#: best bundled model by PSIS-LOO and the posterior predictive checks on the bundled panel
+#: (evidence table: ``models/README.md``).
+DEFAULT_MODEL: str = "bbj_mfn_free"
+
 #: Structural parameters of eq. (11)/(14) in the order they are reported.
 STRUCTURAL: tuple[str, ...] = STRUCTURAL_PARAMS
 #: Parameters only present with an RTA regime.
 RTA_ONLY: tuple[str, ...] = ("eps_tilde", "lambda_tilde")
+#: Optional parameters of the equation and the model-file key that switches each on:
+#: ``delta_rta`` (own producer weight inside RTAs, so g_IP_rta/g_IP and g_FVA_rta/g_FVA
+#: differ), ``rta_shift`` (level of t* inside RTAs, pp; the structural model says 0) and
+#: ``gsp_shift`` (level shift of t* for GSP-eligible pairs outside RTAs, pp).
+OPTIONAL_PARAMS: dict[str, str] = {
+    "delta_rta": "free_rta_ratio",
+    "rta_shift": "free_rta_level",
+    "gsp_shift": "gsp_regime",
+}
+#: Optional parameters of the error scale and the key that switches each on:
+#: ``sigma_mfn`` (elasticity of sigma with respect to 1 + MFN, see :attr:`ModelSpec.sigma_mfn`).
+SCALE_PARAMS: dict[str, str] = {"sigma_mfn": "mfn_scaled_errors"}
+#: Optional parameters of the effects and their keys: ``gamma_mfn`` (pp of the first
+#: effect's mean per pp of its cells' mean MFN, see :attr:`ModelSpec.mfn_effect`).
+EFFECT_PARAMS: dict[str, str] = {"gamma_mfn": "mfn_effect"}
+#: MFN (pp) at which ``sigma`` is the error scale when it scales with MFN
+MFN_REF: float = 10.0
+#: Shape parameters of each error distribution (besides the scale sigma).
+ERROR_PARAMS: dict[str, tuple[str, ...]] = {
+    "normal": (),
+    "student_t": ("nu",),
+    "contaminated": ("outlier_share", "outlier_scale"),
+}
+#: Derived grouping columns a [hierarchy] may name besides the panel's own columns.
+DERIVED_COLUMNS: tuple[str, ...] = ("regime",)
 
 #: Default priors, ``name -> (family, *args)``. Sources are given in ``models/bbj.toml``
 #: and in :mod:`structest.structural` docs; every one can be overridden per fit.
@@ -67,8 +102,28 @@ DEFAULT_PRIORS: dict[str, PriorTuple] = {
     "lambda_tilde": ("lognormal", -0.7, 0.5),
     # tariff shock (pp): applied tariffs range 0-30 pp; half-normal with scale 5 pp
     "sigma": ("halfnormal", 5.0),
+    # own producer weight inside RTAs (free_rta_ratio): the prior of delta
+    "delta_rta": ("lognormal", -3.0, 0.7),
+    # level of t* inside RTAs (free_rta_level, pp): structural value 0; vague
+    "rta_shift": ("normal", 0.0, 10.0),
+    # unilateral GSP preference (gsp_regime, pp): a level shift for GSP-eligible pairs
+    #   outside RTAs. Preferences under GSP are granted unilaterally, outside the model's
+    #   bargaining; applied GSP margins are a few pp below MFN, so the prior is centred
+    #   at 0 with a wide scale of 10 pp (sign left to the data)
+    "gsp_shift": ("normal", 0.0, 10.0),
+    # elasticity of the error scale with respect to 1 + MFN (mfn_scaled_errors): 0 is
+    #   homoskedastic, 1 proportional; Normal(0.5, 0.5) spans both
+    "sigma_mfn": ("normal", 0.5, 0.5),
+    # pp of the first effect's mean per pp of its cells' MFN (mfn_effect): 1 is t* moving
+    #   one for one with MFN; Normal(0.5, 1) spans none to more than proportional
+    "gamma_mfn": ("normal", 0.5, 1.0),
     # Student-t degrees of freedom: Juarez & Steel (2010) gamma(2, 0.1)
     "nu": ("gamma", 2.0, 0.1),
+    # contaminated normal (Box & Tiao 1968): share of shocks from the wide component,
+    #   a minority (Beta(1.5, 6): mean 0.2, 90% (0.03, 0.45)), and its scale relative to
+    #   sigma, above 1 (truncated at 1 so the components cannot swap labels)
+    "outlier_share": ("beta", 1.5, 6.0),
+    "outlier_scale": ("truncnormal", 5.0, 5.0, 1.0),
     # mean of the first effect (importer-industry-year tariff level, pp): MFN tariffs 0-30
     "mu": ("normal", 0.0, 10.0),
     # scale of the partially pooled effects (pp)
@@ -91,6 +146,15 @@ _TOP_KEYS: tuple[str, ...] = (
     "effects",
     "centred_effect",
     "mundlak",
+    *OPTIONAL_PARAMS.values(),
+    *SCALE_PARAMS.values(),
+    *EFFECT_PARAMS.values(),
+)
+#: every true/false switch of an optional parameter
+_FLAGS: tuple[str, ...] = (
+    *OPTIONAL_PARAMS.values(),
+    *SCALE_PARAMS.values(),
+    *EFFECT_PARAMS.values(),
 )
 _KEYS = {*_TOP_KEYS, "priors", "hierarchy"}
 
@@ -110,7 +174,10 @@ class ModelSpec:
     ratios
         ``"log"`` (eq. 19, the paper's empirical form; default) or ``"level"`` (eq. 18).
     errors
-        ``"normal"`` or ``"student_t"``.
+        ``"normal"``; ``"student_t"`` (``nu``; sampled as a scale mixture of normals with
+        latent precisions); ``"contaminated"``: a two-component scale mixture of normals,
+        ``(1 - outlier_share) N(0, sigma) + outlier_share N(0, outlier_scale sigma)``
+        (heavy tails at the Normal model's cost; the mixture is summed out).
     rta_regime
         True: eq. (14) inside RTAs (no 1/eps and DVA terms, own eps_tilde/lambda_tilde);
         False ("pooled"): eq. (11) for every observation.
@@ -134,6 +201,29 @@ class ModelSpec:
         between-cell variation of the regressors then goes to ``gamma_<e>``, and the
         coefficients are identified by within-cell variation, as with fixed effects, while
         the effects are still partially pooled.
+    gsp_regime
+        GSP-eligible pairs outside RTAs (``gsp = 1``, ``rta = 0``) get the level shift
+        ``gsp_shift`` (pp), a unilateral preference outside the bargaining model; an RTA
+        formed in a counterfactual replaces it (the pair's ``gsp`` is set to 0).
+    free_rta_level
+        Relaxes the structural restriction that t* has no level inside RTAs (eq. 14: no
+        ``1/eps``), so the RTA level gap is ``rta_shift - 100/eps`` instead of ``-100/eps``.
+    free_rta_ratio
+        Relaxes the common inside/outside ratio of g_IP and g_FVA: inside RTAs the
+        producer weight is ``delta_rta`` instead of ``delta``.
+    mfn_scaled_errors
+        The error scale grows with the MFN rate: ``sigma_i = sigma ((1 + MFN_i) / (1 +
+        MFN_REF))^sigma_mfn`` (``sigma`` is the scale at an MFN of :data:`MFN_REF` pp).
+        Preferences are cut from MFN, so a 100 pp MFN line has room for shocks that a 3 pp
+        line has not.
+    mfn_effect
+        The first effect's mean moves with the MFN rate of its cells: ``loc = mu +
+        gamma_mfn mfnbar_<e>`` (cell means of MFN, centred over cells). MFN and t* are set
+        by the same political forces, so cells with high MFN have high t*; without it the
+        partially pooled effect shrinks every cell towards one level and the model puts
+        latent tariffs far from MFN (too many deep preferences). MFN is exogenous in the
+        likelihood (it conditions on MFN), and it is constant within the cells, so the
+        within-cell variation that identifies the g's is untouched.
     priors
         Full prior table (defaults merged with the file and any overrides). Keys: the
         structural parameters, ``sigma``, ``nu``, ``mu``, ``tau_<effect>``, ``sd_<param>``,
@@ -152,25 +242,40 @@ class ModelSpec:
     effects: tuple[str, ...] = ("imp_ind_year", "exp_ind_year")
     centred_effect: str | None = None
     mundlak: tuple[str, ...] = ()
+    gsp_regime: bool = False
+    free_rta_level: bool = False
+    free_rta_ratio: bool = False
+    mfn_scaled_errors: bool = False
+    mfn_effect: bool = False
     priors: Mapping[str, PriorTuple] = field(default_factory=lambda: _freeze({}))
     hierarchy: Mapping[str, str] = field(default_factory=lambda: _freeze({}))
 
     # ------------------------------------------------------------------ derived
     @property
     def structural(self) -> tuple[str, ...]:
-        """Structural parameters present in this model."""
-        return tuple(p for p in STRUCTURAL if self.rta_regime or p not in RTA_ONLY)
+        """Parameters of the equation present in this model: the structural ones, then the
+        optional ones switched on (:data:`OPTIONAL_PARAMS`)."""
+        base = [p for p in STRUCTURAL if self.rta_regime or p not in RTA_ONLY]
+        return (*base, *(p for p, key in OPTIONAL_PARAMS.items() if getattr(self, key)))
 
     @property
     def scalar_params(self) -> tuple[str, ...]:
         """Every sampled scalar parameter (population values), in report order."""
-        out = [*self.structural, "sigma"]
-        if self.errors == "student_t":
-            out.append("nu")
-        out.append("mu")
+        out = [*self.structural, "sigma", *self.scale_params, *self.error_params, "mu"]
+        out += [p for p, key in EFFECT_PARAMS.items() if getattr(self, key)]
         out += [f"tau_{e}" for e in self.effects]
         out += [f"sd_{p}" for p in self.hierarchy]
         return tuple(out)
+
+    @property
+    def scale_params(self) -> tuple[str, ...]:
+        """Parameters of the error scale besides ``sigma`` (:data:`SCALE_PARAMS`)."""
+        return tuple(p for p, key in SCALE_PARAMS.items() if getattr(self, key))
+
+    @property
+    def error_params(self) -> tuple[str, ...]:
+        """Shape parameters of the error distribution (:data:`ERROR_PARAMS`)."""
+        return ERROR_PARAMS[self.errors]
 
     @property
     def vector_params(self) -> tuple[str, ...]:
@@ -182,9 +287,10 @@ class ModelSpec:
         """Regressors whose cell means enter the Mundlak effects, as they enter t*: with an
         RTA regime the ratios outside RTAs (``*_out``), FG and FVA inside (``*_in``) and the
         RTA dummy; without, the three ratios."""
+        gsp = ("gsp",) if self.gsp_regime else ()
         if not self.rta_regime:
-            return ("x_ip", "x_fva", "x_dva")
-        return ("x_ip_out", "x_fva_out", "x_dva_out", "x_ip_in", "x_fva_in", "rta")
+            return ("x_ip", "x_fva", "x_dva", *gsp)
+        return ("x_ip_out", "x_fva_out", "x_dva_out", "x_ip_in", "x_fva_in", "rta", *gsp)
 
     def with_priors(self, overrides: Mapping[str, Any] | None) -> ModelSpec:
         """Return a copy with some priors replaced (validated; unknown names raise)."""
@@ -213,6 +319,7 @@ class ModelSpec:
             "effects": list(self.effects),
             "centred_effect": "none" if self.centred_effect is None else self.centred_effect,
             "mundlak": list(self.mundlak),
+            **{key: getattr(self, key) for key in _FLAGS},
             "priors": {k: list(v) for k, v in self.priors.items()},
             "hierarchy": dict(self.hierarchy),
         }
@@ -262,8 +369,10 @@ def spec_from_dict(d: Mapping[str, Any], *, source: str = "<dict>") -> ModelSpec
     if ratios not in ("log", "level"):
         raise SpecError(f"{source}: key 'ratios' must be 'log' or 'level', got {ratios!r}")
     errors = d.get("errors", "normal")
-    if errors not in ("normal", "student_t"):
-        raise SpecError(f"{source}: key 'errors' must be 'normal' or 'student_t', got {errors!r}")
+    if errors not in ERROR_PARAMS:
+        raise SpecError(
+            f"{source}: key 'errors' must be one of {list(ERROR_PARAMS)}, got {errors!r}"
+        )
     rta_regime = d.get("rta_regime", True)
     if not isinstance(rta_regime, bool):
         raise SpecError(f"{source}: key 'rta_regime' must be true/false, got {rta_regime!r}")
@@ -297,6 +406,16 @@ def spec_from_dict(d: Mapping[str, Any], *, source: str = "<dict>") -> ModelSpec
             f"{source}: key 'mundlak' = {list(mundlak)!r} must name distinct effects of "
             f"{list(effects)}"
         )
+    flags = {}
+    for key in _FLAGS:
+        flags[key] = d.get(key, False)
+        if not isinstance(flags[key], bool):
+            raise SpecError(f"{source}: key '{key}' must be true/false, got {flags[key]!r}")
+    if flags["mfn_effect"] and not effects:
+        raise SpecError(f"{source}: key 'mfn_effect' = true needs at least one effect")
+    for key in ("free_rta_level", "free_rta_ratio"):
+        if flags[key] and not rta_regime:
+            raise SpecError(f"{source}: key '{key}' = true needs rta_regime = true")
     hierarchy = dict(d.get("hierarchy", {}) or {})
     spec = ModelSpec(
         name=str(d["name"]),
@@ -309,12 +428,14 @@ def spec_from_dict(d: Mapping[str, Any], *, source: str = "<dict>") -> ModelSpec
         centred_effect=centred,
         mundlak=tuple(mundlak),
         hierarchy=_freeze(hierarchy),
+        **flags,
     )
-    structural = set(spec.structural)
+    structural = {*spec.structural, "sigma"}
     for p, col in hierarchy.items():
         if p not in structural:
             raise SpecError(
-                f"{source}: [hierarchy] key '{p}' is not a structural parameter of this model; "
+                f"{source}: [hierarchy] key '{p}' is not a structural parameter of this model "
+                "or sigma; "
                 f"known: {sorted(structural)}"
             )
         if not isinstance(col, str):
@@ -353,8 +474,9 @@ def available_models() -> list[str]:
     return sorted(p.stem for p in models_dir().glob("*.toml"))
 
 
-def load_model(name_or_path: str | Path = "bbj") -> ModelSpec:
-    """Load a bundled model by name (``"bbj"``, ``"bbj_level"``...) or a TOML file by path.
+def load_model(name_or_path: str | Path = DEFAULT_MODEL) -> ModelSpec:
+    """Load a bundled model by name (``"bbj_mfn"``, ``"bbj"``...) or a TOML file by path
+    (default: :data:`DEFAULT_MODEL`).
 
     Raises
     ------

@@ -125,6 +125,7 @@ def _panel_rows(
                             "tariff": applied,
                             "mfn": applied if cens else ref,
                             "mfn_ref": ref,
+                            "mfn_threshold": float(tf.mfn_threshold(ref, rel_tol, abs_tol)),
                             "censored": cens,
                             "dva": float(w.va[i, j, xi]),
                             "fva": float(w.va[:, i, xi].sum() - w.va[i, i, xi]),

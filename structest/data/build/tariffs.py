@@ -20,6 +20,9 @@ Rules (documented in ``data/README.md``):
   (``censored``) when its applied rate is at least ``(1 - rel_tol) MFN_ref - abs_tol``;
   its ``mfn`` is then its own applied rate (composition-weighted averages of the same MFN
   schedule differ across partners). Otherwise it is preferential and ``mfn = MFN_ref``.
+  The threshold itself is the column ``mfn_threshold``: the likelihood censors there (a
+  preference smaller than the tolerance is recorded as no preference), and the posterior
+  predictive checks record replicated tariffs by the same rule.
 """
 
 from __future__ import annotations
@@ -232,8 +235,15 @@ def mfn_reference(
     return out
 
 
+def mfn_threshold(mfn_ref: np.ndarray, rel_tol: float, abs_tol: float) -> np.ndarray:
+    """The applied rate from which an observation is recorded at MFN:
+    ``(1 - rel_tol) MFN_ref - abs_tol`` (the panel's ``mfn_threshold`` column)."""
+    return (1.0 - rel_tol) * mfn_ref - abs_tol
+
+
 def flag_censored(
     applied: np.ndarray, mfn_ref: np.ndarray, rel_tol: float, abs_tol: float
 ) -> np.ndarray:
-    """True where an applied rate is at MFN up to composition noise."""
-    return applied >= (1.0 - rel_tol) * mfn_ref - abs_tol
+    """True where an applied rate is at MFN up to composition noise (at or above
+    :func:`mfn_threshold`)."""
+    return applied >= mfn_threshold(mfn_ref, rel_tol, abs_tol)

@@ -30,6 +30,9 @@ class NumpyroBuilder(Builder):
         d = nd.Normal(loc, scale)
         return numpyro.sample(name, d if size is None else d.expand([size]).to_event(1))
 
+    def _gamma(self, name: str, shape: Any, rate: Any, size: int) -> Any:
+        return numpyro.sample(name, nd.Gamma(shape, rate).expand([size]).to_event(1))
+
     def _deterministic(self, name: str, value: Any) -> Any:
         return numpyro.deterministic(name, value)
 

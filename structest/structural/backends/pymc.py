@@ -38,6 +38,9 @@ class PymcBuilder(Builder):
     def _normal(self, name: str, loc: Any, scale: Any, size: int | None) -> Any:
         return self._pm.Normal(name, loc, scale, dims=self._dims(name))
 
+    def _gamma(self, name: str, shape: Any, rate: Any, size: int) -> Any:
+        return self._pm.Gamma(name, alpha=shape, beta=rate, dims=self._dims(name))
+
     def _deterministic(self, name: str, value: Any) -> Any:
         return self._pm.Deterministic(name, value, dims=self._dims(name))
 
@@ -70,6 +73,7 @@ def build_model(design: Design, spec: ModelSpec) -> tuple[Any, Sites]:
     with jax.enable_x64(True):
         arrays = {k: jnp.asarray(v) for k, v in design.arrays.items()}
     coords = {k: list(v) for k, v in design.coords.items()}
+    coords.setdefault("obs", list(range(design.n)))  # latent per-observation sites
     b = PymcBuilder()
     with pm.Model(coords=coords) as m, jax.enable_x64(True):
         structural_program(b, spec, Layout.of(design), arrays, likelihood=True)
