@@ -90,7 +90,11 @@ def main() -> None:
                     "divergences": div,
                 }
             )
-        print(f"rep {rep}: {time.perf_counter() - t0:.0f} s", flush=True)
+        so_far = pd.DataFrame(rows)["covered"].mean()
+        print(
+            f"rep {rep}: {time.perf_counter() - t0:.0f} s, {div} divergences, coverage so far {so_far:.3f}",
+            flush=True,
+        )
     df = pd.DataFrame(rows)
     cov = df.groupby("param", sort=False)["covered"].agg(["mean", "count"])
     cov["se"] = np.sqrt(0.09 / cov["count"])

@@ -67,8 +67,11 @@ def _posterior_expr(post: Any, expr: str, rta_regime: bool) -> np.ndarray | None
 
     if expr == "g_DVA_rta":
         return None if rta_regime else get("g_DVA")
-    if expr == "rta":
-        return -get("intercept") if rta_regime else None
+    if expr == "rta":  # level inside minus outside: -100/eps, plus a free RTA level
+        if not rta_regime:
+            return None
+        inside = post["intercept_rta"].values.reshape(-1) if "intercept_rta" in post else 0.0
+        return inside - get("intercept")
     return sum(get(p) for p in expr.split("+"))
 
 
@@ -76,7 +79,7 @@ def _truth_value(truth: Mapping[str, Any], expr: str) -> float:
     if expr == "g_DVA_rta":
         return 0.0
     if expr == "rta":
-        return -float(truth["intercept"])
+        return float(truth.get("intercept_rta", 0.0)) - float(truth["intercept"])
     return float(sum(float(truth[p]) for p in expr.split("+")))
 
 
@@ -204,9 +207,12 @@ def coefficient_table(
             "IV, Tobit-IV: log DVA-ratio outside RTAs instrumented by log DVA-in-services ratio outside RTAs (one endogenous regressor); inside RTAs treated as exogenous"
         )
     if spec.rta_regime:
-        notes.append(
-            "posterior: g_DVA inside RTAs is 0 and RTA = -100/eps by the structure (eq. 14)"
+        level = (
+            "RTA = rta_shift - 100/eps (free RTA level)"
+            if spec.free_rta_level
+            else "RTA = -100/eps by the structure"
         )
+        notes.append(f"posterior: g_DVA inside RTAs is 0 (eq. 14) and {level}")
     if "imp_ind_year" in spec.effects:
         notes.append(
             "importer-industry-year effects absorb FG and FVA: the reduced form identifies g_IP + g_FVA only"

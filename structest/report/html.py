@@ -132,7 +132,9 @@ def _ppc_section(doc: _Doc, ip: Any, panel: Panel, seed: int) -> pd.DataFrame:
 
     doc.h("Posterior predictive checks")
     doc.p(
-        "Replications draw t*, add the error and apply the lower bound and the MFN cap. "
+        "Replications draw t*, add the error, apply the lower bound and record the tariff as "
+        "the panel does: at MFN from the panel's threshold on (mfn_threshold; MFN itself "
+        "when the panel has none). "
         "p-values are mid-p P(T(y_rep) > T(y)); 'inside': observed inside the 90% predictive interval."
     )
     summary = checks.ppc_summary(ip, panel, seed=seed)
