@@ -13,7 +13,12 @@ from structest.structural.backends.numpyro import model as numpyro_model
 from structest.structural.backends.pymc import build_model
 from structest.structural.design import build_design
 from structest.structural.program import Layout, site_table
-from structest.structural.spec import available_models, load_model, spec_from_dict
+from structest.structural.spec import (
+    DEFAULT_MODEL,
+    available_models,
+    load_model,
+    spec_from_dict,
+)
 
 ECON = ("USA", "CHN", "DEU", "JPN", "BRA")
 INDS = ("c3", "c4", "c5")
@@ -68,7 +73,15 @@ def _numpyro_trace(spec, design, seed: int):
     return tr, arrays, layout
 
 
-@pytest.mark.parametrize("name", list(_specs()))
+#: checked in the default run: the paper's model, the default, the scale-mixture Student-t,
+#: the non-centred variant and every optional feature at once; the other files run with -m slow
+FAST = {"bbj", DEFAULT_MODEL, "bbj_t", "bbj non-centred", "every feature"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [n if n in FAST else pytest.param(n, marks=pytest.mark.slow) for n in _specs()],
+)
 def test_backends_same_sites_dims_and_log_density(name, panel) -> None:
     import jax
     from numpyro.infer.util import log_density

@@ -35,7 +35,7 @@ def fits(world):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         true = structest.fit(panel, "bbj", **FIT)
-        up, uspec = checks.ignore_censoring(panel)
+        up, uspec = checks.ignore_censoring(panel, "bbj")
         unc = structest.fit(up, uspec, **FIT)
         pooled = structest.fit(panel, "pooled", **FIT)
     return {"bbj": true, "uncensored": unc, "pooled": pooled}
