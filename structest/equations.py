@@ -25,6 +25,9 @@ SCALE: float = 100.0
 #: implied coefficients outside RTAs, and inside (eq. 14) when the model has an RTA regime
 COEFS_OUTSIDE: tuple[str, ...] = ("intercept", "g_IP", "g_FVA", "g_DVA")
 COEFS_INSIDE: tuple[str, ...] = ("g_IP_rta", "g_FVA_rta")
+#: MFN (pp) at which ``sigma`` is the error scale when the scale grows with MFN
+MFN_REF: float = 10.0
+
 #: coefficients of the optional parameters: level inside RTAs (``rta_shift``), GSP shift
 COEFS_OPTIONAL: dict[str, str] = {"rta_shift": "intercept_rta", "gsp_shift": "g_GSP"}
 
@@ -102,11 +105,17 @@ def structural_tstar(params: Mapping[str, Any], arrays: Mapping[str, Any]) -> An
     return out
 
 
+def mfn_rel(mfn: Any) -> Any:
+    """``(1 + MFN) / (1 + MFN_REF)``: the MFN term of :func:`sigma_per_obs` (negative
+    rates count as 0)."""
+    return (1.0 + np.maximum(mfn, 0.0)) / (1.0 + MFN_REF)
+
+
 def sigma_per_obs(params: Mapping[str, Any], groups: Mapping[str, Any]) -> Any:
     """The error scale of each observation (pp): ``sigma``, by group when it varies
     (``groups["grp_sigma"]``), times ``mfn_rel ** sigma_mfn`` when it scales with MFN
-    (``groups["mfn_rel"] = (1 + MFN) / (1 + MFN_REF)``), divided by ``sqrt(prec)`` when the latent precisions of a
-    Student-t scale mixture are given."""
+    (``groups["mfn_rel"]``, :func:`mfn_rel`), divided by ``sqrt(prec)`` when the latent
+    precisions of a Student-t scale mixture are given."""
     s = _value(params, groups, "sigma")
     if "sigma_mfn" in params:
         s = s * (groups["mfn_rel"] ** params["sigma_mfn"])

@@ -194,32 +194,31 @@ def validate_frame(
                 f"column '{col}' has unknown code(s) {sorted(set(codes[bad]))[:_MAX_LISTED]} ({hint}): "
                 f"{_list_rows(df, bad, col)}"
             )
-    if "mfn_threshold" in df.columns and not problems:
+    threshold = "mfn_threshold" in df.columns and not problems
+    if threshold:
         thr = df["mfn_threshold"].astype(float)
-        tariff = df["tariff"].astype(float)
         bad = thr > df["mfn"].astype(float) + tol
         if bad.any():
             problems.append(
                 "column 'mfn_threshold' (the applied rate from which a row is recorded at MFN) "
                 f"exceeds 'mfn' in {int(bad.sum())} row(s): {_list_rows(df, bad, 'mfn_threshold')}"
             )
-        if "censored" in df.columns:
-            flag = df["censored"].astype(bool)
+    if "censored" in df.columns:
+        flag = df["censored"].astype(bool)
+        tariff = df["tariff"].astype(float)
+        bad = flag & (df["mfn"].astype(float) - tariff > max(tol, 0.5))
+        if bad.any():
+            problems.append(
+                "column 'censored' is True but 'tariff' is more than 0.5 pp below 'mfn' in "
+                f"{int(bad.sum())} row(s): {_list_rows(df, bad)}"
+            )
+        if threshold:
             bad = (flag & (tariff < thr - tol)) | (~flag & (tariff >= thr + tol))
             if bad.any():
                 problems.append(
                     "column 'censored' disagrees with 'mfn_threshold' (censored means tariff >= "
                     f"mfn_threshold) in {int(bad.sum())} row(s): {_list_rows(df, bad, 'tariff')}"
                 )
-    if "censored" in df.columns:
-        flag = df["censored"].astype(bool)
-        gap = df["mfn"].astype(float) - df["tariff"].astype(float)
-        bad = flag & (gap > max(tol, 0.5))
-        if bad.any():
-            problems.append(
-                "column 'censored' is True but 'tariff' is more than 0.5 pp below 'mfn' in "
-                f"{int(bad.sum())} row(s): {_list_rows(df, bad)}"
-            )
     return problems
 
 

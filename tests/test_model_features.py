@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
+from structest.equations import MFN_REF
 from structest.errors import SpecError
 from structest.structural.likelihood import (
     EXACT,
@@ -20,7 +21,7 @@ from structest.structural.likelihood import (
     tstar_structural,
 )
 from structest.structural.posterior import draw_errors
-from structest.structural.spec import MFN_REF, load_model, spec_from_dict
+from structest.structural.spec import load_model, spec_from_dict
 
 P = {
     "eps": 6.0,

@@ -46,9 +46,10 @@ from ..codes import (
     STRUCTURAL_PARAMS,
 )
 from ..equations import implied_coefficients as _equations_coefs
-from ..equations import structural_tstar
+from ..equations import mfn_rel, sigma_per_obs, structural_tstar
 from ..errors import StructestError
 from ..panel import Panel
+from .describe import regime
 
 #: Default structural parameters of the synthetic world (all overridable).
 DEFAULTS: dict[str, Any] = {
@@ -79,7 +80,7 @@ DEFAULTS: dict[str, Any] = {
     "gsp_shift": 0.0,  # pp added to t* of GSP-eligible pairs outside RTAs (gsp_regime)
     "rta_shift": 0.0,  # level of t* inside RTAs, pp (free_rta_level; structurally 0)
     "delta_rta": None,  # producer weight inside RTAs (free_rta_ratio; None: delta)
-    "sigma_mfn": 0.0,  # sigma_i = sigma ((1 + MFN_i)/11)^sigma_mfn (mfn_scaled_errors)
+    "sigma_mfn": 0.0,  # sigma_i = sigma ((1 + MFN_i)/(1 + MFN_REF))^sigma_mfn (mfn_scaled_errors)
     "sigma_by_regime": None,  # {"other"|"GSP-eligible"|"RTA": multiplier of sigma}
     "outlier_share": 0.0,  # contaminated normal: share of shocks with scale outlier_scale sigma
     "outlier_scale": 5.0,
@@ -314,6 +315,7 @@ def simulate(seed: int = 0, **overrides: Any) -> tuple[Panel, dict[str, Any]]:
         )
         a_cell = a_cell + float(p["effect_mfn_slope"]) * (mfn_cells - mfn.mean())
     a = (a_cell + p["tau_imp"] * rng.normal(0.0, 1.0, n_cells))[cell]
+    # (the draws above are taken in every world, so the default stream stays the same)
     if p["effects"] == "eq19":  # importer-industry + importer-year + industry-year
         tau = p["tau_imp"]
         a_ix = rng_x.normal(0.0, tau, (n_e, n_x))
@@ -326,12 +328,13 @@ def simulate(seed: int = 0, **overrides: Any) -> tuple[Panel, dict[str, Any]]:
         z = rng.standard_t(float(p["nu"]), n)
     if float(p["outlier_share"]) > 0:
         z = np.where(rng_x.random(n) < float(p["outlier_share"]), z * p["outlier_scale"], z)
-    sigma_i = p["sigma"] * ((1.0 + mfn) / 11.0) ** float(p["sigma_mfn"])
+    # the error scale as the likelihood writes it (sigma by regime, times the MFN term)
     regimes = dict(p["sigma_by_regime"] or {})
-    if regimes:
-        lab = np.where(rta, "RTA", np.where(gsp, "GSP-eligible", "other"))
-        sigma_i = sigma_i * np.array([float(regimes.get(r, 1.0)) for r in lab])
-    e = sigma_i * z
+    lab = regime(pd.DataFrame({"rta": rta, "gsp": gsp})).to_numpy()
+    scale = {"sigma": p["sigma"] * np.array([float(regimes.get(r, 1.0)) for r in lab])}
+    if float(p["sigma_mfn"]):
+        scale["sigma_mfn"] = float(p["sigma_mfn"])
+    e = np.asarray(sigma_per_obs(scale, {"mfn_rel": mfn_rel(mfn)})) * z
     tstar = noise_free + a + e
 
     lower = p["lower"]

@@ -8,10 +8,11 @@ from typing import Any
 
 import numpy as np
 
+from ..equations import mfn_rel
 from ..errors import SpecError
 from ..panel import MFN_TOL, Panel
 from .likelihood import EXACT, LEFT, NONE, RIGHT
-from .spec import MFN_REF, ModelSpec
+from .spec import ModelSpec
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def build_design(
         "sel_left": np.flatnonzero(kind == LEFT),
     }
     if spec.mfn_scaled_errors:
-        arrays["mfn_rel"] = (1.0 + np.maximum(mfn, 0.0)) / (1.0 + MFN_REF)
+        arrays["mfn_rel"] = mfn_rel(mfn)
     if spec.gsp_regime:  # GSP preferences are granted only outside RTAs
         arrays["gsp"] = df["gsp"].to_numpy(float) * (1.0 - df["rta"].to_numpy(float))
     lev_out: dict[str, np.ndarray] = {}

@@ -21,8 +21,8 @@ Two dicts go in:
     ``rta``: 1.0 inside an RTA regime (all 0.0 in a pooled model); ``tariff``, ``mfn``,
     ``threshold`` (optional: the right-censoring point, the panel's ``mfn_threshold``),
     ``lower`` (pp; ``lower = -inf`` when there is no left bound); ``kind`` (int[n]):
-    0 uncensored, 1 right-censored at MFN (``t* >= mfn``), 2 left-censored
-    (``t* <= lower``), 3 uninformative (``mfn <= lower``); ``idx_<effect>``, ``grp_<param>``.
+    0 uncensored, 1 right-censored at MFN (``t* >= threshold``, or ``mfn`` without one),
+    2 left-censored (``t* <= lower``), 3 uninformative (``threshold <= lower``); ``idx_<effect>``, ``grp_<param>``.
 
 ``sel_exact``, ``sel_right``, ``sel_left`` (int[k], optional): positions of the
 observations of each kind, for the fast path of :func:`loglik`.

@@ -126,7 +126,8 @@ def posterior_errors(
     arrays: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """:func:`draw_errors` with each posterior draw's ``sigma`` (per observation when it
-    varies by group: pass ``arrays``) and ``nu``: float[chain, draw, obs]."""
+    varies by group or with MFN: pass ``arrays``) and error shape parameters:
+    float[chain, draw, obs]."""
     sigma = sigma_draws(posterior, spec, arrays)
     sp = {p: posterior[p].values[..., None] for p in spec.error_params}
     return draw_errors(sigma, (*sigma.shape[:-1], n_obs), seed, sp)

@@ -64,8 +64,6 @@ SCALE_PARAMS: dict[str, str] = {"sigma_mfn": "mfn_scaled_errors"}
 #: Optional parameters of the effects and their keys: ``gamma_mfn`` (pp of the first
 #: effect's mean per pp of its cells' mean MFN, see :attr:`ModelSpec.mfn_effect`).
 EFFECT_PARAMS: dict[str, str] = {"gamma_mfn": "mfn_effect"}
-#: MFN (pp) at which ``sigma`` is the error scale when it scales with MFN
-MFN_REF: float = 10.0
 #: Shape parameters of each error distribution (besides the scale sigma).
 ERROR_PARAMS: dict[str, tuple[str, ...]] = {
     "normal": (),
@@ -213,7 +211,7 @@ class ModelSpec:
         producer weight is ``delta_rta`` instead of ``delta``.
     mfn_scaled_errors
         The error scale grows with the MFN rate: ``sigma_i = sigma ((1 + MFN_i) / (1 +
-        MFN_REF))^sigma_mfn`` (``sigma`` is the scale at an MFN of :data:`MFN_REF` pp).
+        MFN_REF))^sigma_mfn`` (``sigma`` is the scale at an MFN of :data:`structest.equations.MFN_REF` pp).
         Preferences are cut from MFN, so a 100 pp MFN line has room for shocks that a 3 pp
         line has not.
     mfn_effect
