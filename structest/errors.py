@@ -28,3 +28,19 @@ class PanelError(StructestError, ValueError):
 
 class SpecError(StructestError, ValueError):
     """A model specification or formula is invalid."""
+
+
+class InputFileError(StructestError, ValueError):
+    """An input file (panel, fit, model TOML, scenario) is missing, unreadable or malformed."""
+
+
+class OutputError(StructestError, ValueError):
+    """An output path is unusable: one of the inputs, a directory, or not writable."""
+
+
+class OptionError(StructestError, ValueError):
+    """An option has the wrong type or lies outside its range."""
+
+
+class EstimationError(StructestError, RuntimeError):
+    """An estimator cannot give a usable answer on these data (degenerate or no information)."""
