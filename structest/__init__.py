@@ -18,7 +18,15 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .errors import PanelError, SpecError, StructestError
+from .errors import (
+    EstimationError,
+    InputFileError,
+    OptionError,
+    OutputError,
+    PanelError,
+    SpecError,
+    StructestError,
+)
 from .panel import Panel
 
 __version__ = "0.1.0"
@@ -37,7 +45,18 @@ _LAZY = {
     "set_host_devices": "structest._devices",
 }
 
-__all__ = ["Panel", "PanelError", "SpecError", "StructestError", "__version__", *_LAZY]
+__all__ = [
+    "EstimationError",
+    "InputFileError",
+    "OptionError",
+    "OutputError",
+    "Panel",
+    "PanelError",
+    "SpecError",
+    "StructestError",
+    "__version__",
+    *_LAZY,
+]
 
 
 def __getattr__(name: str) -> Any:
