@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..errors import PanelError
 from ..panel import Panel
 
 
@@ -52,8 +53,32 @@ def preference_summary(panel: Panel) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("regime")
 
 
+def _corr(a: pd.Series, b: pd.Series) -> float | None:
+    """Pearson correlation, or None with fewer than 2 rows or a constant column."""
+    x, y = a.to_numpy(dtype=float), b.to_numpy(dtype=float)
+    if len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return None
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def _corr_line(d: pd.DataFrame) -> str:
+    levels, logs = _corr(d["dva"], d["imports"]), _corr(d["log_dva"], d["log_imports"])
+    if levels is None or logs is None:
+        return "corr(DVA, imports) = n/a (fewer than 2 rows or a constant column)"
+    return f"corr(DVA, imports) = {levels:.3f} (levels), {logs:.3f} (logs)"
+
+
 def describe(panel: Panel) -> str:
-    """Plain-text description (what ``structest data describe`` prints)."""
+    """Plain-text description (what ``structest data describe`` prints).
+
+    Raises
+    ------
+    PanelError
+        ``panel`` is not a :class:`Panel`, or it has no rows.
+    """
+    if not isinstance(panel, Panel):
+        raise PanelError([f"describe: expected a structest Panel, got {type(panel).__name__}"])
+    panel.require_rows("describe")
     d = panel.df
     lines = [
         repr(panel),
@@ -71,8 +96,7 @@ def describe(panel: Panel) -> str:
         .T.round(3)
         .to_string(),
         "",
-        f"corr(DVA, imports) = {np.corrcoef(d['dva'], d['imports'])[0, 1]:.3f} (levels), "
-        f"{np.corrcoef(d['log_dva'], d['log_imports'])[0, 1]:.3f} (logs)",
+        _corr_line(d),
         "",
         "Exclusions: " + panel.drop_report().replace("\n", "; "),
     ]
