@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..errors import SpecError
 from ..panel import KEYS, Panel
-from .formula import SAMPLES, Formula, check_columns
+from .formula import SAMPLES, Formula, check_columns, eval_factor
 
 #: Columns kept to identify dropped observations.
 ID_COLUMNS: tuple[str, ...] = (*KEYS, "product")
@@ -17,11 +17,16 @@ ID_COLUMNS: tuple[str, ...] = (*KEYS, "product")
 
 @dataclass
 class Sample:
-    """The estimation sample and the record of what was excluded from it."""
+    """The estimation sample and the record of what was excluded from it.
+
+    ``notes`` collects remarks of the estimators on this sample (e.g. regressors dropped as
+    collinear).
+    """
 
     df: pd.DataFrame
     dropped: list[tuple[str, int]] = field(default_factory=list)
     dropped_obs: list[pd.DataFrame] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def drop(self, mask: np.ndarray, reason: str) -> None:
         """Drop rows where ``mask`` is True, recording the count and the keys."""
@@ -75,6 +80,12 @@ def build_sample(
         Cluster column (must exist).
     extra_columns
         Further columns to carry (e.g. censoring bounds).
+
+    Raises
+    ------
+    SpecError
+        If the formula breaks the whitelist or names unknown columns, a column used as a
+        number holds categories, or no observation is left.
     """
     df, _ = as_frame(panel)
     check_columns(formula, df)
@@ -96,14 +107,44 @@ def build_sample(
     out = Sample(df=df[keep_cols].reset_index(drop=True))
     if rule is not None:
         out.drop(~np.asarray(rule(out.df), dtype=bool), reason)
-    fe_cols = {c for t in formula.fe for c in t.split("^")}
-    for col in needed:
-        if col in fe_cols or col == cluster:
+    categorical, maybe = formula.categorical_columns()
+    categorical |= {c for c in maybe if not _is_numeric(out.df[c])}
+    for col in dict.fromkeys(needed):
+        if col in categorical or col == cluster:
             bad = out.df[col].isna().to_numpy()
         else:
-            values = pd.to_numeric(out.df[col], errors="coerce").to_numpy(dtype=float)
-            bad = ~np.isfinite(values)
+            bad = ~np.isfinite(_numeric(out.df[col], col, formula))
         out.drop(bad, f"missing or non-finite value in column '{col}'")
+    # computed terms (I(), log(), exp()): the rows where they are not finite, dropped here
+    # and recorded, so that every estimator uses the same rows
+    for src, node in formula.computed_factors():
+        values = eval_factor(node, out.df)
+        out.drop(~np.isfinite(values), f"non-finite value of '{src}'")
     if len(out.df) == 0:
-        raise SpecError(f"no observations left for '{formula.text}' (sample '{sample}')")
+        why = "; ".join(f"{n} dropped: {r}" for r, n in out.dropped)
+        raise SpecError(
+            f"no observations left for '{formula.text}' (sample '{sample}'"
+            + (f"; {why})" if why else ")")
+        )
     return out
+
+
+def _is_numeric(s: pd.Series) -> bool:
+    return bool(pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s))
+
+
+def _numeric(s: pd.Series, col: str, formula: Formula) -> np.ndarray:
+    """A column used as a number; :class:`SpecError` when it holds categories (strings)."""
+    values = pd.to_numeric(s, errors="coerce")
+    if not _is_numeric(s) and values.isna().all() and s.notna().any():
+        example = s.dropna().iloc[0]
+        hint = (
+            f"; write C({col}) for a categorical regressor"
+            if col in formula.columns() and col != formula.depvar
+            else ""
+        )
+        raise SpecError(
+            f"column '{col}' used in '{formula.text}' is not numeric (values such as "
+            f"{str(example)!r}){hint}"
+        )
+    return values.to_numpy(dtype=float)

@@ -7,9 +7,12 @@ formula without fixed effects). It is the single interface of every estimator.
 
 from __future__ import annotations
 
-import re
+import ast
+import difflib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
@@ -117,8 +120,339 @@ def _col(d: pd.DataFrame, name: str) -> np.ndarray:
     return d[name].to_numpy(dtype=float)
 
 
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
-_FUNCS = {"C", "I", "i", "np", "log", "exp", "center", "scale", "poly", "bs", "Q", "T"}
+# ---------------------------------------------------------------- the formula whitelist
+#: The forms a formula may use (quoted in every refusal).
+ALLOWED_FORMS = (
+    "allowed: column names, numbers, I(<arithmetic with + - * / ** on columns>), log(x), "
+    "exp(x), np.log(x), np.exp(x), C(col), i(col), i(col, col2, ref=<number>), a:b "
+    "interactions, 1 / 0 / -1 (intercept), and a^b interactions in the fixed-effect part"
+)
+#: Longest formula accepted (characters).
+MAX_FORMULA_LEN = 2000
+#: Largest absolute exponent in ``I(x ** p)``.
+MAX_POWER = 100.0
+
+#: Functions allowed inside arithmetic (and as terms), with their NumPy equivalents.
+_MATH: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "log": np.log,
+    "exp": np.exp,
+    "np.log": np.log,
+    "np.exp": np.exp,
+}
+#: Functions allowed only as (factors of) terms.
+_TERM_FUNCS = {"I", "C", "i"}
+_I_KEYWORDS = {"ref", "ref2"}
+_OPS: dict[type, str] = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.Pow: "**",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.MatMult: "@",
+    ast.BitXor: "^",
+    ast.BitOr: "|",
+    ast.BitAnd: "&",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+}
+_ARITH_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
+#: Characters refused anywhere in a formula, with what they are.
+_BAD_CHARS: dict[str, str] = {
+    "`": "backtick '`'",
+    ";": "semicolon ';'",
+    "'": 'string quote "\'" (string literals)',
+    '"': "string quote '\"' (string literals)",
+    "\\": "backslash '\\'",
+    "#": "comment sign '#'",
+    "[": "subscript bracket '['",
+    "]": "subscript bracket ']'",
+    "{": "brace '{'",
+    "}": "brace '}'",
+    "@": "'@'",
+    "$": "'$'",
+    "!": "'!'",
+    "?": "'?'",
+}
+
+
+def _show(text: str, limit: int = 200) -> str:
+    """The formula quoted for a one-line message (control characters escaped, truncated)."""
+    out = "".join(c if c.isprintable() and ord(c) < 128 else ascii(c)[1:-1] for c in text)
+    if len(out) > limit:
+        out = out[:limit] + "..."
+    return f"'{out}'"
+
+
+def _refuse(text: str, problem: str) -> NoReturn:
+    """Raise the one-line :class:`SpecError` of a formula that breaks the whitelist."""
+    raise SpecError(f"formula {_show(text)}: {problem}; {ALLOWED_FORMS}")
+
+
+def _piece(node: ast.AST, limit: int = 80) -> str:
+    """Source of an AST node for a message."""
+    try:
+        src = ast.unparse(node)
+    except Exception:  # pragma: no cover - unparse handles every parsed node
+        src = type(node).__name__
+    return src if len(src) <= limit else src[:limit] + "..."
+
+
+def _describe(node: ast.AST) -> str:
+    """What a refused AST node is, in words."""
+    if isinstance(node, ast.Attribute):
+        return f"attribute access '{_piece(node)}'"
+    if isinstance(node, ast.Subscript):
+        return f"subscript '{_piece(node)}'"
+    if isinstance(node, ast.Lambda):
+        return f"lambda '{_piece(node)}'"
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, str | bytes):
+            return f"string literal {_piece(node)}"
+        return f"constant '{_piece(node)}'"
+    if isinstance(node, ast.NamedExpr):
+        return f"assignment expression ':=' in '{_piece(node)}'"
+    if isinstance(node, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
+        return f"comprehension '{_piece(node)}'"
+    if isinstance(node, ast.List | ast.Tuple | ast.Set | ast.Dict):
+        return f"container literal '{_piece(node)}'"
+    if isinstance(node, ast.Compare):
+        return f"comparison '{_piece(node)}'"
+    if isinstance(node, ast.BoolOp):
+        return f"boolean operator in '{_piece(node)}'"
+    if isinstance(node, ast.IfExp):
+        return f"conditional expression '{_piece(node)}'"
+    if isinstance(node, ast.Starred):
+        return f"star argument '{_piece(node)}'"
+    if isinstance(node, ast.JoinedStr | ast.FormattedValue):
+        return f"f-string '{_piece(node)}'"
+    if isinstance(node, ast.BinOp):
+        return f"operator '{_OPS.get(type(node.op), type(node.op).__name__)}' in '{_piece(node)}'"
+    if isinstance(node, ast.UnaryOp):
+        return f"unary operator in '{_piece(node)}'"
+    if isinstance(node, ast.Call):
+        return f"call '{_piece(node)}'"
+    return f"expression '{_piece(node)}' ({type(node).__name__})"
+
+
+def _check_chars(text: str) -> None:
+    if len(text) > MAX_FORMULA_LEN:
+        _refuse(text, f"longer than {MAX_FORMULA_LEN} characters")
+    for c in text:
+        if c in _BAD_CHARS:
+            _refuse(text, f"{_BAD_CHARS[c]} is not allowed")
+        if c in "\n\r":
+            _refuse(text, "line breaks are not allowed")
+        if not (c.isprintable() or c == "\t") or ord(c) > 126:
+            _refuse(text, f"character {ascii(c)} is not allowed (ASCII only)")
+
+
+def _split_top(text: str, seps: str, whole: str) -> list[tuple[str, str]]:
+    """Split ``text`` at the characters in ``seps`` outside parentheses.
+
+    Returns ``(separator before the piece, piece)`` pairs (the first separator is ``""``).
+    """
+    out: list[tuple[str, str]] = []
+    depth, start, sep = 0, 0, ""
+    for k, ch in enumerate(text):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                _refuse(whole, f"unbalanced parentheses in {_show(text.strip(), 80)}")
+        elif depth == 0 and ch in seps:
+            out.append((sep, text[start:k]))
+            sep, start = ch, k + 1
+    if depth != 0:
+        _refuse(whole, f"unbalanced parentheses in {_show(text.strip(), 80)}")
+    out.append((sep, text[start:]))
+    return out
+
+
+def _parse_expr(src: str, whole: str) -> ast.expr:
+    try:
+        return ast.parse(src.strip(), mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        _refuse(whole, f"cannot parse {_show(src.strip(), 80)}")
+
+
+def _check_name(node: ast.Name, whole: str) -> str:
+    if node.id.startswith("__") or node.id.endswith("__"):
+        _refuse(whole, f"dunder name '{node.id}' is not allowed")
+    return node.id
+
+
+def _func_name(node: ast.Call, whole: str) -> str:
+    """Name of the called function (``np.log`` for attributes of ``np``) or a refusal."""
+    func = node.func
+    if isinstance(func, ast.Name):
+        _check_name(func, whole)
+        return func.id
+    if (
+        isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Name)
+        and func.value.id == "np"
+        and f"np.{func.attr}" in _MATH
+    ):
+        return f"np.{func.attr}"
+    if isinstance(func, ast.Attribute):
+        _refuse(whole, f"{_describe(func)} is not allowed")
+    _refuse(whole, f"call of '{_piece(func)}' is not allowed")
+
+
+def _number(node: ast.expr) -> float | None:
+    """Value of a numeric literal (optionally signed), else None."""
+    sign = 1.0
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        sign = -1.0 if isinstance(node.op, ast.USub) else 1.0
+        node = node.operand
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        v = node.value
+        if isinstance(v, int) and abs(v) >= 2**63:
+            return None
+        v = float(v)
+        return sign * v if np.isfinite(v) else None
+    return None
+
+
+def _has_column(node: ast.AST) -> bool:
+    return any(isinstance(n, ast.Name) for n in ast.walk(node))
+
+
+def _check_args(node: ast.Call, whole: str, fname: str, n_min: int, n_max: int) -> None:
+    n = len(node.args)
+    if not n_min <= n <= n_max:
+        want = str(n_min) if n_min == n_max else f"{n_min} or {n_max}"
+        _refuse(whole, f"'{_piece(node)}': {fname}() takes {want} argument(s), got {n}")
+    for a in node.args:
+        if isinstance(a, ast.Starred):
+            _refuse(whole, f"{_describe(a)} is not allowed")
+    allowed = _I_KEYWORDS if fname == "i" else set()
+    for kw in node.keywords:
+        if kw.arg is None or kw.arg not in allowed:
+            what = "**" + _piece(kw.value) if kw.arg is None else kw.arg
+            _refuse(whole, f"keyword '{what}' of {fname}() is not allowed in '{_piece(node)}'")
+        if _number(kw.value) is None:
+            _refuse(
+                whole,
+                f"{fname}(..., {kw.arg}=...) takes a number, got {_describe(kw.value)}",
+            )
+
+
+def _check_arith(node: ast.expr, whole: str) -> None:
+    """An arithmetic expression: columns, numbers, + - * / **, log/exp."""
+    if isinstance(node, ast.Name):
+        _check_name(node, whole)
+    elif isinstance(node, ast.Constant):
+        if _number(node) is None:
+            _refuse(whole, f"{_describe(node)} is not allowed")
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        _check_arith(node.operand, whole)
+    elif isinstance(node, ast.BinOp) and isinstance(node.op, _ARITH_OPS):
+        if isinstance(node.op, ast.Pow):
+            p = _number(node.right)
+            if p is None or abs(p) > MAX_POWER or not _has_column(node.left):
+                _refuse(
+                    whole,
+                    f"power '{_piece(node)}' needs a column expression as base and a number "
+                    f"(at most {MAX_POWER:g} in absolute value) as exponent",
+                )
+        else:
+            _check_arith(node.right, whole)
+        _check_arith(node.left, whole)
+    elif isinstance(node, ast.Call):
+        fname = _func_name(node, whole)
+        if fname not in _MATH and fname != "I":
+            _refuse(whole, f"call of '{fname}()' is not allowed inside an expression")
+        _check_args(node, whole, fname, 1, 1)
+        _check_arith(node.args[0], whole)
+    else:
+        _refuse(whole, f"{_describe(node)} is not allowed")
+
+
+def _check_factor(node: ast.expr, whole: str) -> None:
+    """One factor of a right-hand-side term (the pieces of ``a:b``)."""
+    if isinstance(node, ast.Name):
+        _check_name(node, whole)
+        return
+    if isinstance(node, ast.Call):
+        fname = _func_name(node, whole)
+        if fname == "I":
+            _check_args(node, whole, fname, 1, 1)
+            _check_arith(node.args[0], whole)
+        elif fname in _MATH:
+            _check_args(node, whole, fname, 1, 1)
+            _check_arith(node.args[0], whole)
+        elif fname in ("C", "i"):
+            _check_args(node, whole, fname, 1, 1 if fname == "C" else 2)
+            for a in node.args:
+                if not isinstance(a, ast.Name):
+                    _refuse(
+                        whole,
+                        f"{fname}() takes column names, got {_describe(a)} in '{_piece(node)}'",
+                    )
+                _check_name(a, whole)
+        else:
+            _refuse(whole, f"call of '{fname}()' is not allowed")
+        return
+    if isinstance(node, ast.Constant) and _number(node) is not None:
+        _refuse(
+            whole,
+            f"constant '{_piece(node)}' is not a term (only 1, 0 and -1, alone, set the intercept)",
+        )
+    if isinstance(node, ast.BinOp | ast.UnaryOp) and (
+        isinstance(node, ast.UnaryOp) or isinstance(node.op, _ARITH_OPS)
+    ):
+        _refuse(
+            whole,
+            f"arithmetic outside I() in '{_piece(node)}': write I({_piece(node)}) for "
+            "arithmetic, or a:b for an interaction",
+        )
+    _refuse(whole, f"{_describe(node)} is not allowed")
+
+
+def _factors(term: str, whole: str) -> list[ast.expr]:
+    """The parsed and checked factors of a right-hand-side term ``a:b:...``."""
+    out = []
+    for _, piece in _split_top(term, ":", whole):
+        if not piece.strip():
+            _refuse(whole, f"empty factor in term '{term.strip()}'")
+        node = _parse_expr(piece, whole)
+        _check_factor(node, whole)
+        out.append(node)
+    return out
+
+
+def _check_term(term: str, whole: str) -> str:
+    """Check a right-hand-side term; return it normalised (formulaic's spelling)."""
+    return ":".join(ast.unparse(n) for n in _factors(term, whole))
+
+
+def _check_column_name(src: str, whole: str, what: str) -> str:
+    """A piece that must be a plain column name (dependent variable, FE, IV parts)."""
+    if not src.strip():
+        _refuse(whole, f"empty {what}")
+    node = _parse_expr(src, whole)
+    if not isinstance(node, ast.Name):
+        _refuse(whole, f"{what} '{src.strip()}' must be a column name, got {_describe(node)}")
+    return _check_name(node, whole)
+
+
+def _check_fe_term(term: str, whole: str) -> str:
+    parts = term.split("^")
+    names = [_check_column_name(p, whole, "fixed effect") for p in parts]
+    return "^".join(names)
+
+
+def _factor_columns(node: ast.expr) -> list[str]:
+    """Columns referenced by a checked factor (function names excluded)."""
+    funcs = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)}
+    funcs |= {
+        id(n.value) for n in ast.walk(node) if isinstance(n, ast.Attribute) and id(n) in funcs
+    }
+    return [n.id for n in ast.walk(node) if isinstance(n, ast.Name) and id(n) not in funcs]
 
 
 @dataclass(frozen=True)
@@ -132,7 +466,7 @@ class Formula:
     depvar
         Dependent variable.
     exog
-        Exogenous right-hand-side terms, as written (``"1"`` and ``"0"`` removed).
+        Exogenous right-hand-side terms, normalised (``"1"``, ``"0"`` and ``"-1"`` removed).
     fe
         Fixed-effect terms (``a^b`` interactions allowed).
     endog
@@ -141,6 +475,8 @@ class Formula:
         Excluded instruments (IV part).
     intercept
         Whether an explicit ``1`` was on the right-hand side (only meaningful without FE).
+    no_intercept
+        Whether ``0`` or ``-1`` removed the intercept (only meaningful without FE).
     """
 
     text: str
@@ -150,6 +486,7 @@ class Formula:
     endog: tuple[str, ...] = ()
     instruments: tuple[str, ...] = ()
     intercept: bool = False
+    no_intercept: bool = False
 
     @property
     def is_iv(self) -> bool:
@@ -161,6 +498,24 @@ class Formula:
         """Coefficient names in output order: exogenous terms, then endogenous ones."""
         return (*self.exog, *self.endog)
 
+    def validate(self) -> None:
+        """Check every piece against the whitelist again (:class:`SpecError` if one fails).
+
+        Formulas from :func:`parse` pass; this guards hand-built :class:`Formula` objects
+        before they reach pyfixest/formulaic.
+        """
+        _check_chars(self.text)
+        whole = self.text
+        _check_column_name(self.depvar, whole, "dependent variable")
+        for term in self.exog:
+            _check_term(term, whole)
+        for name in self.endog:
+            _check_column_name(name, whole, "endogenous variable")
+        for name in self.instruments:
+            _check_column_name(name, whole, "instrument")
+        for term in self.fe:
+            _check_fe_term(term, whole)
+
     def columns(self) -> list[str]:
         """Every data column the formula refers to (FE interactions split)."""
         cols: list[str] = [self.depvar]
@@ -170,6 +525,38 @@ class Formula:
             cols.extend(term.split("^"))
         return list(dict.fromkeys(c.strip() for c in cols))
 
+    def categorical_columns(self) -> tuple[set[str], set[str]]:
+        """Columns used as categories: ``(always, if_not_numeric)``.
+
+        ``always``: fixed-effect columns and the arguments of ``C()`` and the first argument
+        of ``i()``; ``if_not_numeric``: the second argument of ``i()`` (a continuous
+        interaction when numeric, categorical otherwise).
+        """
+        always = {c.strip() for t in self.fe for c in t.split("^")}
+        maybe: set[str] = set()
+        for term in self.exog:
+            for node in _factors(term, self.text):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                    names = [a.id for a in node.args if isinstance(a, ast.Name)]
+                    if node.func.id == "C":
+                        always.update(names)
+                    elif node.func.id == "i":
+                        always.update(names[:1])
+                        maybe.update(names[1:])
+        return always, maybe - always
+
+    def computed_factors(self) -> list[tuple[str, ast.expr]]:
+        """Factors of the exogenous terms computed from columns (``I()``, ``log``, ``exp``).
+
+        Returns ``(source, node)`` pairs, each once.
+        """
+        out: dict[str, ast.expr] = {}
+        for term in self.exog:
+            for node in _factors(term, self.text):
+                if isinstance(node, ast.Call) and _call_name(node) not in ("C", "i"):
+                    out.setdefault(ast.unparse(node), node)
+        return list(out.items())
+
     def without_iv(self, extra_exog: tuple[str, ...] = ()) -> Formula:
         """The formula with endogenous regressors treated as exogenous (plus ``extra_exog``)."""
         return Formula(
@@ -178,14 +565,24 @@ class Formula:
             exog=(*self.exog, *self.endog, *extra_exog),
             fe=self.fe,
             intercept=self.intercept,
+            no_intercept=self.no_intercept,
         )
 
+    def rhs(self) -> str:
+        """The right-hand side of the main equation (intercept spelled out when set)."""
+        if not self.exog:
+            return "0" if self.no_intercept else "1"
+        terms = " + ".join(self.exog)
+        if self.no_intercept:
+            return "0 + " + terms
+        if self.intercept:
+            return "1 + " + terms
+        return terms
+
     def to_pyfixest(self) -> str:
-        """The formula rewritten for pyfixest (identical syntax, normalised spacing)."""
-        rhs = " + ".join(self.exog) if self.exog else "1"
-        if self.intercept and self.exog:
-            rhs = "1 + " + rhs
-        out = f"{self.depvar} ~ {rhs}"
+        """The formula rewritten for pyfixest (checked again, normalised spacing)."""
+        self.validate()
+        out = f"{self.depvar} ~ {self.rhs()}"
         if self.fe:
             out += " | " + " + ".join(self.fe)
         if self.endog:
@@ -193,20 +590,108 @@ class Formula:
         return out
 
 
+def _call_name(node: ast.Call) -> str:
+    func = node.func
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        return f"{func.value.id}.{func.attr}"
+    return ""  # pragma: no cover - refused by the checks
+
+
 def term_columns(term: str) -> list[str]:
-    """Column names referenced in one right-hand-side term (``a:b`` -> ``[a, b]``)."""
+    """Column names referenced in one right-hand-side term (``a:b`` -> ``[a, b]``).
+
+    Raises
+    ------
+    SpecError
+        If the term is not one of the allowed forms (:data:`ALLOWED_FORMS`).
+    """
+    out: list[str] = []
+    for node in _factors(term, term):
+        out.extend(_factor_columns(node))
+    return list(dict.fromkeys(out))
+
+
+def eval_factor(node: ast.expr, df: pd.DataFrame) -> np.ndarray:
+    """Values of a checked numeric factor (``I(...)``, ``log(...)``...) on ``df``.
+
+    Only the whitelisted node types are evaluated (no ``eval``): columns, numbers, unary
+    signs, ``+ - * / **`` and ``log``/``exp``. Invalid operations give NaN/inf.
+    """
+
+    def ev(n: ast.expr) -> np.ndarray | float:
+        if isinstance(n, ast.Name):
+            return pd.to_numeric(df[n.id], errors="coerce").to_numpy(dtype=float)
+        if isinstance(n, ast.Constant):
+            return float(n.value)
+        if isinstance(n, ast.UnaryOp):
+            v = ev(n.operand)
+            return -v if isinstance(n.op, ast.USub) else v
+        if isinstance(n, ast.BinOp):
+            a, b = ev(n.left), ev(n.right)
+            op = type(n.op)
+            if op is ast.Add:
+                return a + b
+            if op is ast.Sub:
+                return a - b
+            if op is ast.Mult:
+                return a * b
+            if op is ast.Div:
+                return np.divide(a, b)
+            return np.power(a, b)
+        if isinstance(n, ast.Call):
+            name = _call_name(n)
+            v = ev(n.args[0])
+            return v if name == "I" else _MATH[name](v)
+        raise SpecError(f"cannot evaluate '{_piece(n)}'")  # pragma: no cover - checked before
+
+    with np.errstate(all="ignore"):
+        out = np.asarray(ev(node), dtype=float)
+    return np.broadcast_to(out, (len(df),)).copy()
+
+
+def _terms(part: str, whole: str) -> tuple[str, ...]:
     out = []
-    for m in _IDENT.finditer(term):
-        name = m.group(0)
-        rest = term[m.end() :].lstrip()
-        if rest.startswith("(") or name in _FUNCS:
-            continue
-        out.append(name)
-    return out
+    for sep, piece in _split_top(part, "+", whole):
+        if not piece.strip():
+            if sep == "" and not part.strip():
+                break
+            _refuse(whole, f"empty term in '{part.strip()}'")
+        out.append(piece.strip())
+    return tuple(out)
 
 
-def _terms(part: str) -> tuple[str, ...]:
-    return tuple(t.strip() for t in part.split("+") if t.strip())
+def _rhs_terms(rhs: str, whole: str) -> tuple[tuple[str, ...], bool, bool]:
+    """Exogenous terms, explicit intercept ``1``, intercept removed (``0`` / ``-1``)."""
+    pieces = _split_top(rhs, "+-", whole)
+    terms: list[str] = []
+    intercept = no_intercept = False
+    for k, (sep, piece) in enumerate(pieces):
+        t = piece.strip()
+        if not t:
+            if k + 1 < len(pieces) and pieces[k + 1][0] == "-" and sep != "-":
+                continue  # '-1' at the start or after '+'
+            _refuse(whole, f"empty term in '{rhs.strip()}'")
+        if sep == "-":
+            if t != "1":
+                _refuse(
+                    whole,
+                    f"'- {t}': only the intercept can be removed with '-' (write '-1' or '0')",
+                )
+            no_intercept = True
+        elif t == "1":
+            intercept = True
+        elif t == "0":
+            no_intercept = True
+        else:
+            terms.append(_check_term(t, whole))
+    if intercept and no_intercept:
+        _refuse(whole, "'1' and '0' / '-1' both given: keep or remove the intercept, not both")
+    dup = [t for t, n in Counter(terms).items() if n > 1]
+    if dup:
+        _refuse(whole, f"term '{dup[0]}' appears more than once")
+    return tuple(terms), intercept, no_intercept
 
 
 def resolve(spec_or_formula: str) -> str:
@@ -216,7 +701,7 @@ def resolve(spec_or_formula: str) -> str:
     if spec_or_formula in SPECS:
         return SPECS[spec_or_formula]
     raise SpecError(
-        f"unknown specification '{spec_or_formula}'; named specs: {', '.join(SPECS)} "
+        f"unknown specification {_show(spec_or_formula)}; named specs: {', '.join(SPECS)} "
         "(or pass a formula such as 'tariff ~ log_dva | imp_ind_year + exp_ind_year')"
     )
 
@@ -224,59 +709,104 @@ def resolve(spec_or_formula: str) -> str:
 def parse(formula: str) -> Formula:
     """Parse a pyfixest-style formula (or the name of a spec in :data:`SPECS`).
 
+    The formula is split on ``|`` and ``~`` at the top level only (never inside
+    parentheses: ``I(log_dva + rta)`` is one term), and every term is parsed with Python's
+    :mod:`ast` and checked against a whitelist (:data:`ALLOWED_FORMS`) before anything can
+    evaluate it: nothing in a formula is ever executed.
+
     Raises
     ------
     SpecError
         If the formula is malformed (no ``~``, empty dependent variable, more than one IV
-        part, an IV part without instruments...).
+        part, an IV part without instruments...) or uses anything outside the whitelist
+        (attribute access, other functions, strings, subscripts, dunder names...).
     """
     if not isinstance(formula, str) or not formula.strip():
         raise SpecError(f"formula must be a non-empty string, got {formula!r}")
+    _check_chars(formula)
     text = resolve(formula.strip())
-    parts = [p.strip() for p in text.split("|")]
-    head = parts[0]
-    if head.count("~") != 1:
-        raise SpecError(f"formula '{text}': the first part must be 'dep ~ regressors'")
-    dep, rhs = (s.strip() for s in head.split("~"))
-    if not _IDENT.fullmatch(dep):
-        raise SpecError(f"formula '{text}': dependent variable '{dep}' must be a column name")
-    exog_all = _terms(rhs)
-    intercept = "1" in exog_all
-    exog = tuple(t for t in exog_all if t not in ("1", "0", "-1"))
+    parts = [p.strip() for _, p in _split_top(text, "|", text)]
+    head = _split_top(parts[0], "~", text)
+    if len(head) != 2:
+        raise SpecError(f"formula {_show(text)}: the first part must be 'dep ~ regressors'")
+    dep_src, rhs = head[0][1], head[1][1]
+    if not dep_src.strip():
+        raise SpecError(f"formula {_show(text)}: empty dependent variable before '~'")
+    dep = _check_column_name(dep_src, text, "dependent variable")
+    if not rhs.strip():
+        raise SpecError(f"formula {_show(text)}: no regressors after '~'")
+    exog, intercept, no_intercept = _rhs_terms(rhs, text)
     fe: tuple[str, ...] = ()
     endog: tuple[str, ...] = ()
     inst: tuple[str, ...] = ()
+    seen_fe = False
     for part in parts[1:]:
         if not part:
-            raise SpecError(f"formula '{text}': empty part between '|'")
-        if "~" in part:
+            raise SpecError(f"formula {_show(text)}: empty part between '|'")
+        sides = _split_top(part, "~", text)
+        if len(sides) > 2:
+            raise SpecError(f"formula {_show(text)}: more than one '~' in part '{part}'")
+        if len(sides) == 2:
             if endog:
-                raise SpecError(f"formula '{text}': only one IV part 'endog ~ instruments' allowed")
-            lhs, r = (s.strip() for s in part.split("~", 1))
-            endog, inst = _terms(lhs), _terms(r)
+                raise SpecError(
+                    f"formula {_show(text)}: only one IV part 'endog ~ instruments' allowed"
+                )
+            endog = tuple(
+                _check_column_name(t, text, "endogenous variable")
+                for t in _terms(sides[0][1], text)
+            )
+            inst = tuple(
+                _check_column_name(t, text, "instrument") for t in _terms(sides[1][1], text)
+            )
             if not endog or not inst:
                 raise SpecError(
-                    f"formula '{text}': IV part '{part}' needs endogenous variables and instruments"
+                    f"formula {_show(text)}: IV part '{part}' needs endogenous variables "
+                    "and instruments"
                 )
             if len(inst) < len(endog):
                 raise SpecError(
-                    f"formula '{text}': {len(endog)} endogenous regressor(s) but only "
+                    f"formula {_show(text)}: {len(endog)} endogenous regressor(s) but only "
                     f"{len(inst)} instrument(s) — the model is under-identified"
                 )
         else:
-            if fe:
-                raise SpecError(f"formula '{text}': only one fixed-effects part allowed")
-            fe = tuple(t for t in _terms(part) if t != "0")
+            if seen_fe:
+                raise SpecError(f"formula {_show(text)}: only one fixed-effects part allowed")
+            seen_fe = True
+            fe = tuple(_check_fe_term(t, text) for t in _terms(part, text) if t != "0")
     if not exog and not endog:
-        raise SpecError(f"formula '{text}': no regressors")
+        raise SpecError(f"formula {_show(text)}: no regressors")
+    for group, what in ((endog, "endogenous"), (inst, "instrument"), (fe, "fixed-effect")):
+        dup = [t for t, n in Counter(group).items() if n > 1]
+        if dup:
+            raise SpecError(f"formula {_show(text)}: {what} term '{dup[0]}' appears more than once")
     dup = [t for t in exog if t in endog]
     if dup:
-        raise SpecError(f"formula '{text}': {dup} listed both as exogenous and endogenous")
-    return Formula(text, dep, exog, fe, endog, inst, intercept)
+        raise SpecError(f"formula {_show(text)}: {dup} listed both as exogenous and endogenous")
+    dup = [t for t in (*exog, *endog) if t in inst]
+    if dup:
+        raise SpecError(
+            f"formula {_show(text)}: {dup} listed both as a regressor and as an instrument"
+        )
+    f = Formula(text, dep, exog, fe, endog, inst, intercept, no_intercept)
+    rhs_cols = {c for t in (*exog, *endog, *inst) for c in term_columns(t)}
+    if dep in rhs_cols:
+        raise SpecError(
+            f"formula {_show(text)}: the dependent variable '{dep}' also appears on the "
+            "right-hand side"
+        )
+    return f
 
 
 def check_columns(f: Formula, df: pd.DataFrame) -> None:
-    """Raise :class:`SpecError` naming every column the formula needs and ``df`` lacks."""
+    """Check ``f`` against the whitelist and the columns of ``df``.
+
+    Raises
+    ------
+    SpecError
+        Naming every column the formula needs and ``df`` lacks, with close matches.
+    """
+    f.validate()
+    available = [str(c) for c in df.columns]
     missing = [c for c in f.columns() if c not in df.columns]
     if not missing:
         return
@@ -286,7 +816,14 @@ def check_columns(f: Formula, df: pd.DataFrame) -> None:
             " — the TTB coverage-ratio regression (Table 7) needs a 'ttb' column, which "
             "this panel does not have"
         )
+    described, any_close = [], False
+    for c in missing:
+        close = difflib.get_close_matches(c, available, n=3, cutoff=0.6)
+        any_close |= bool(close)
+        described.append(
+            f"'{c}'" + (f" (did you mean {', '.join(repr(m) for m in close)}?)" if close else "")
+        )
+    tail = "" if any_close else f"; available columns include: {', '.join(sorted(available)[:60])}"
     raise SpecError(
-        f"formula '{f.text}' refers to unknown column(s) {missing}{hint}; "
-        f"available columns include: {', '.join(sorted(map(str, df.columns))[:60])}"
+        f"formula {_show(f.text)} refers to unknown column(s) {', '.join(described)}{hint}{tail}"
     )

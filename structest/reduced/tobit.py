@@ -6,38 +6,63 @@ The numerical core is :mod:`structest.reduced.tobit_core` (JAX, 64-bit via the
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 
+import jax
 import numpy as np
 import pandas as pd
 
-from ..errors import SpecError
+from ..errors import EstimationError, SpecError
 from ..panel import MFN_TOL
 from .data import Sample
 from .formula import Formula, term_columns
-from .hdfe import encode
+from .hdfe import FixedEffects, encode, project
 from .results import Results
 from .tobit_core import LEFT, RIGHT, UNCENSORED, TobitData, TobitFit, fit_tobit_arrays
+
+#: A regressor whose FE-demeaned residual on the earlier ones keeps less than this share of
+#: its sum of squares is dropped as collinear (as pyfixest does for OLS).
+COLLIN_TOL: float = 1e-10
+
+
+def _formulaic_context() -> dict[str, object]:
+    """The functions pyfixest gives formulaic (``log``: non-finite -> NaN; ``i()``)."""
+    try:
+        from pyfixest.estimation.formula.factor_interaction import factor_interaction
+        from pyfixest.estimation.formula.utils import log
+    except ImportError:  # pragma: no cover - other pyfixest layouts
+        return {"log": np.log}
+    return {"log": log, "i": factor_interaction}
 
 
 def regressor_matrix(
     f: Formula, df: pd.DataFrame, terms: tuple[str, ...]
 ) -> tuple[np.ndarray, list[str]]:
-    """Slope design for the ML estimators: plain columns and ``a:b`` products.
+    """Slope design for the ML estimators, with the columns and names pyfixest would use.
 
-    Without fixed effects an ``Intercept`` column is added (as pyfixest does).
+    Plain columns and ``a:b`` products of columns are built directly; any other allowed
+    term (``I()``, ``C()``, ``i()``, ``log``/``exp``) goes through ``formulaic`` with the
+    same functions as pyfixest, after the formula passed the whitelist of
+    :mod:`structest.reduced.formula` (nothing else can reach it). Without fixed effects an
+    ``Intercept`` column comes first (unless the formula removes it with ``0``/``-1``);
+    with fixed effects there is none, as in pyfixest.
     """
+    f.validate()
+    for term in terms:
+        term_columns(term)  # checks the term against the whitelist
+    factors = [[t.strip() for t in term.split(":")] for term in terms]
+    plain = all(
+        all(len(term_columns(p)) == 1 and term_columns(p)[0] == p for p in parts)
+        for parts in factors
+    )
+    if not plain:
+        return _formulaic_matrix(f, df, terms)
     cols, names = [], []
-    if not f.fe:
+    if not f.fe and not f.no_intercept:
         cols.append(np.ones(len(df)))
         names.append("Intercept")
-    for term in terms:
-        parts = [t.strip() for t in term.split(":")]
-        if not all(len(term_columns(p)) == 1 and term_columns(p)[0] == p for p in parts):
-            raise SpecError(
-                f"term '{term}' is not supported by the maximum-likelihood estimators; "
-                "use plain column names or 'a:b' products (create transformed columns first)"
-            )
+    for term, parts in zip(terms, factors, strict=True):
         v = np.ones(len(df))
         for p in parts:
             v = v * df[p].to_numpy(dtype=float)
@@ -45,6 +70,66 @@ def regressor_matrix(
         names.append(term)
     X = np.column_stack(cols) if cols else np.zeros((len(df), 0))
     return X, names
+
+
+def _formulaic_matrix(
+    f: Formula, df: pd.DataFrame, terms: tuple[str, ...]
+) -> tuple[np.ndarray, list[str]]:
+    """The design of whitelisted terms through formulaic (pyfixest's own path)."""
+    import formulaic
+
+    rhs = ("0 + " if f.no_intercept else "1 + ") + " + ".join(terms)
+    data = df.reset_index(drop=True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mm = formulaic.model_matrix(
+                rhs,
+                data,
+                context=_formulaic_context(),
+                ensure_full_rank=True,
+                na_action="raise",
+                output="pandas",
+            )
+    except Exception as exc:  # formulaic raises many error types on bad input
+        msg = " ".join(str(exc).split())
+        raise SpecError(f"formula '{f.text}': cannot build the design of '{rhs}': {msg}") from exc
+    if f.fe and "Intercept" in mm.columns:
+        mm = mm.drop(columns="Intercept")
+    names = [str(c) for c in mm.columns]
+    if len(mm) != len(df):  # pragma: no cover - rows with non-finite terms are dropped before
+        raise SpecError(f"formula '{f.text}': the design lost rows (non-finite term values)")
+    order = [n for n in terms if n in names] + [n for n in names if n not in terms]
+    X = mm[order].to_numpy(dtype=float) if order else np.zeros((len(df), 0))
+    return X, order
+
+
+def drop_collinear(
+    X: np.ndarray, names: list[str], fe: FixedEffects
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """Drop regressors collinear with the fixed effects or with earlier regressors.
+
+    Each column is demeaned by the fixed effects (exact CG projection) and kept when its
+    residual on the kept earlier columns retains more than :data:`COLLIN_TOL` of its sum of
+    squares. Returns ``(X kept, names kept, names dropped)``.
+    """
+    if X.shape[1] == 0:
+        return X, names, []
+    with jax.enable_x64(True):
+        Xt = np.asarray(X - np.asarray(project(np.ones(len(X)), X, fe)))
+    keep: list[int] = []
+    Q = np.zeros((len(X), 0))
+    for j in range(X.shape[1]):
+        x = Xt[:, j]
+        scale = float(X[:, j] @ X[:, j])
+        r = x - Q @ (Q.T @ x) if Q.shape[1] else x
+        r = r - Q @ (Q.T @ r) if Q.shape[1] else r  # re-orthogonalise (round-off)
+        ss = float(r @ r)
+        if scale > 0 and ss > COLLIN_TOL * scale:
+            keep.append(j)
+            Q = np.column_stack([Q, r / np.sqrt(ss)])
+    dropped = [n for j, n in enumerate(names) if j not in keep]
+    return X[:, keep], [names[j] for j in keep], dropped
 
 
 def censoring_bounds(
@@ -166,10 +251,10 @@ def prepare_tobit(
     if f.fe:
         drop_nonexistence(sample, f.fe, st)
     elif (st != UNCENSORED).all():
-        raise SpecError("every observation is censored: the Tobit likelihood has no maximum")
+        raise EstimationError("every observation is censored: the Tobit likelihood has no maximum")
     df = sample.df
     if len(df) == 0:
-        raise SpecError(
+        raise EstimationError(
             f"no observations left for Tobit '{f.text}' after dropping all-censored cells"
         )
     y = df[f.depvar].to_numpy(dtype=float)
@@ -177,6 +262,18 @@ def prepare_tobit(
     st = censoring_status(y, U, L, censor_tol)
     X, names = regressor_matrix(f, df, terms)
     fe = encode(df, f.fe)
+    X, names, collinear = drop_collinear(X, names, fe)
+    if collinear:
+        if not names:
+            fes = " + ".join(f.fe) if f.fe else "the intercept"
+            raise EstimationError(
+                f"formula '{f.text}': every regressor ({', '.join(collinear)}) is absorbed by "
+                f"the fixed effects {fes} or collinear: nothing to estimate on these "
+                f"{len(df)} observations"
+            )
+        sample.notes.append(
+            f"dropped as collinear with the fixed effects / regressors: {collinear}"
+        )
     cl = pd.factorize(df[cluster])[0] if cluster else None
     data = TobitData(
         y=y,
@@ -211,8 +308,10 @@ def results_from_fit(
         "Tobit by exact Newton (FE block-eliminated, JAX float64); SEs: cluster-robust sandwich, "
         "FE partialled out via the Schur complement, G/(G-1) correction"
     ]
+    notes.extend(dict.fromkeys(sample.notes))
     if not fit.converged:
         notes.append(f"WARNING: Newton did not converge in {fit.n_iter} iterations")
+    diagnostics = list(getattr(fit, "diagnostics", ()))
     return Results(
         estimator=estimator,
         formula=f.text,
@@ -229,8 +328,9 @@ def results_from_fit(
         sigma=fit.sigma,
         sigma_se=float(fit.sigma * np.sqrt(V[p, p])),
         nobs_censored=int((data.status != UNCENSORED).sum()),
-        converged=fit.converged,
+        converged=fit.converged and not diagnostics,
         n_iter=fit.n_iter,
+        diagnostics=diagnostics,
         notes=notes,
         extra={"fe_levels": dict(zip(data.fe.names, data.fe.sizes, strict=True))},
     )
@@ -276,5 +376,5 @@ def fit_tobit(
     data, names = prepare_tobit(
         f, sample, f.exog, cluster=cluster, upper=upper, lower=lower, censor_tol=censor_tol
     )
-    fit = fit_tobit_arrays(data, max_iter=max_iter)
+    fit = fit_tobit_arrays(data, max_iter=max_iter, names=names)
     return results_from_fit(fit, f, sample, names, data, estimator="tobit", cluster=cluster)
