@@ -20,6 +20,7 @@ from typing import Any
 
 from .errors import (
     EstimationError,
+    EstimationWarning,
     InputFileError,
     OptionError,
     OutputError,
@@ -47,6 +48,7 @@ _LAZY = {
 
 __all__ = [
     "EstimationError",
+    "EstimationWarning",
     "InputFileError",
     "OptionError",
     "OutputError",

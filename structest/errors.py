@@ -42,5 +42,14 @@ class OptionError(StructestError, ValueError):
     """An option has the wrong type or lies outside its range."""
 
 
+class EstimationWarning(UserWarning):
+    """An estimate exists but its standard errors (or the optimum) are unreliable.
+
+    Issued as a warning and recorded in the result (``Results.diagnostics``, with
+    ``converged=False``); turn it into an error with
+    ``warnings.simplefilter("error", EstimationWarning)``.
+    """
+
+
 class EstimationError(StructestError, RuntimeError):
     """An estimator cannot give a usable answer on these data (degenerate or no information)."""

@@ -11,6 +11,7 @@ observation, for any composable :class:`Scenario`::
     cf["d_tstar_all_summary"], cf["d_applied_by_importer_summary"]
 
 Public API: :func:`counterfactual`, :class:`Scenario`, :func:`measured_growth`,
+:data:`BY_CHOICES` / :func:`check_by` (valid groupings, for checking ``by`` up front),
 :func:`summary_table`, :func:`format_summary`, :func:`plot_counterfactual`,
 :func:`save_figures`, :func:`save_counterfactual`, :func:`load_counterfactual`
 (:mod:`.output`); the ``structest counterfactual`` command (:mod:`.cli`).
@@ -20,8 +21,10 @@ from __future__ import annotations
 
 from .compute import (
     AGGREGATED,
+    BY_CHOICES,
     DEFAULT_BY,
     STATS,
+    check_by,
     counterfactual,
     group_means,
     summarize_draws,
@@ -38,9 +41,11 @@ from .scenario import Scenario, measured_growth, resolve_growth, resolve_mfn, re
 
 __all__ = [
     "AGGREGATED",
+    "BY_CHOICES",
     "DEFAULT_BY",
     "STATS",
     "Scenario",
+    "check_by",
     "counterfactual",
     "format_summary",
     "group_means",

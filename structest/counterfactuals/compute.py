@@ -28,7 +28,7 @@ import pandas as pd
 import xarray as xr
 
 from ..equations import cap
-from ..errors import SpecError, StructestError
+from ..errors import EstimationError, SpecError, StructestError
 from ..panel import MFN_TOL, Panel
 from ..structural.posterior import posterior_errors, tstar_draws
 from ..structural.results import fit_for_baseline
@@ -45,7 +45,38 @@ AGGREGATED: tuple[str, ...] = (
 )
 #: default grouping columns of the aggregates
 DEFAULT_BY: tuple[str, ...] = ("importer", "industry", "exporter", "year", "rta")
+#: groupings always available in a result computed with the default ``by`` (the valid
+#: values of a command-line ``--by``; the Python API accepts any panel column)
+BY_CHOICES: tuple[str, ...] = DEFAULT_BY
 STATS: tuple[str, ...] = ("mean", "median", "lo", "hi")
+
+
+def check_by(by: str | Sequence[str], columns: Sequence[str] | None = None) -> tuple[str, ...]:
+    """Validate a ``by`` grouping and return it as a tuple of column names.
+
+    Parameters
+    ----------
+    by
+        One column name or a sequence of them.
+    columns
+        The panel's columns; None: only :data:`BY_CHOICES` are accepted (what a command
+        line can check before a panel is read).
+
+    Raises
+    ------
+    SpecError
+        Not strings, or a column absent from ``columns`` (or not in :data:`BY_CHOICES`).
+    """
+    items = _by_tuple(by)
+    allowed = BY_CHOICES if columns is None else tuple(columns)
+    bad = [b for b in items if b not in allowed]
+    if bad:
+        where = "are not in the panel" if columns is not None else "are not groupings"
+        raise SpecError(
+            f"counterfactual: by column(s) {bad} {where}; choose from "
+            f"{', '.join(BY_CHOICES)}" + (" or another panel column" if columns is not None else "")
+        )
+    return tuple(dict.fromkeys(items))
 
 
 # ---------------------------------------------------------------------- inputs
@@ -80,13 +111,89 @@ def _lower(lower: float | str | None, spec: Any) -> float | None:
                 f"counterfactual: lower must be a number, None or 'model', got {lower!r}"
             )
         return spec.lower
-    return None if lower is None else float(lower)
+    if lower is None:
+        return None
+    if isinstance(lower, bool) or not isinstance(lower, (int, float, np.integer, np.floating)):
+        raise SpecError(f"counterfactual: lower must be a number, None or 'model', got {lower!r}")
+    if not np.isfinite(lower):
+        raise SpecError(f"counterfactual: lower must be finite, got {lower!r}")
+    return float(lower)
+
+
+def _check_options(interval: Any, thin: Any, noise: Any, seed: Any, lower: Any) -> None:
+    """Types and ranges of the keyword options (before any work)."""
+    if lower is not None and not isinstance(lower, str):
+        _lower(lower, None)
+    if isinstance(interval, bool) or not isinstance(
+        interval, (int, float, np.integer, np.floating)
+    ):
+        raise SpecError(f"counterfactual: interval must be a number in (0, 1), got {interval!r}")
+    if not 0.0 < float(interval) < 1.0:
+        raise SpecError(f"counterfactual: interval must lie in (0, 1), got {interval!r}")
+    if isinstance(thin, bool) or not isinstance(thin, (int, np.integer)):
+        raise SpecError(f"counterfactual: thin must be an integer >= 1, got {thin!r}")
+    if thin < 1:
+        raise SpecError(f"counterfactual: thin must be >= 1, got {thin}")
+    if not isinstance(noise, (bool, np.bool_)):
+        raise SpecError(f"counterfactual: noise must be True or False, got {noise!r}")
+    if seed is not None and not isinstance(seed, np.random.Generator):
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise SpecError(
+                f"counterfactual: seed must be an integer, a numpy Generator or None, got {seed!r}"
+            )
+        if not 0 <= int(seed) < 2**32:
+            raise SpecError(f"counterfactual: seed must lie in [0, 2**32), got {seed}")
 
 
 def _thin(posterior: xr.Dataset, thin: int) -> xr.Dataset:
     if thin < 1:
         raise SpecError(f"counterfactual: thin must be >= 1, got {thin}")
+    n_draws = int(posterior.sizes.get("draw", 0))
+    if thin > n_draws:
+        raise SpecError(
+            f"counterfactual: thin = {thin} exceeds the {n_draws} draws per chain (it would "
+            "keep the first draw only)"
+        )
     return posterior if thin == 1 else posterior.isel(draw=slice(None, None, thin))
+
+
+def _by_tuple(by: Any) -> tuple[str, ...]:
+    """``by`` as a tuple of strings (types only; the columns are checked against a panel)."""
+    items = (by,) if isinstance(by, str) else by
+    try:
+        items = tuple(items)
+    except TypeError:
+        raise SpecError(
+            f"counterfactual: by must be a column name or a list of them, got {by!r}"
+        ) from None
+    bad = [b for b in items if not isinstance(b, str)]
+    if bad:
+        raise SpecError(f"counterfactual: by entries must be column names, got {bad!r}")
+    return tuple(dict.fromkeys(items))
+
+
+def _check_by_values(panel: Panel, by: tuple[str, ...]) -> None:
+    cols = check_by(by, list(panel.df.columns))
+    missing = [c for c in cols if panel.df[c].isna().any()]
+    if missing:
+        raise SpecError(f"counterfactual: by column(s) {missing} have missing values in the panel")
+
+
+def _check_finite(named: Mapping[str, np.ndarray], panel: Panel, scen: Scenario) -> None:
+    """Refuse non-finite draws (never a silent NaN in the result)."""
+    for name, arr in named.items():
+        bad = ~np.isfinite(np.asarray(arr, dtype=float))
+        if bad.any():
+            obs = np.flatnonzero(bad.reshape(-1, bad.shape[-1]).any(axis=0))
+            i = int(obs[0])
+            row = ", ".join(
+                str(panel.df[k].iloc[i]) for k in ("importer", "exporter", "industry", "year")
+            )
+            raise EstimationError(
+                f"counterfactual: {name} is not finite for {obs.size} observation(s), e.g. "
+                f"obs {i} ({row}), under scenario {scen.describe()}: the scenario moves the "
+                "model's inputs outside the range where t* is finite; use smaller changes"
+            )
 
 
 # ---------------------------------------------------------------------- maths (pure)
@@ -185,7 +292,9 @@ def counterfactual(
     interval
         Probability mass of the reported interval (``lo``, ``hi``); default 0.9.
     by
-        Panel columns to aggregate by (each becomes a dimension).
+        Panel column(s) to aggregate by (each becomes a dimension): one name or a
+        sequence; checked before any computation (:func:`check_by`; the command line
+        accepts :data:`BY_CHOICES`).
     thin
         Keep every ``thin``-th draw (memory: four float64 arrays of draws x observations).
 
@@ -204,22 +313,35 @@ def counterfactual(
         ``q_all_summary`` (stat) over all observations. ``stat`` = mean, median, lo, hi.
         The preference is ``pref = applied - MFN`` (<= 0, as the panel's ``preference``).
         Observation labels are the non-dimension coordinates ``obs_importer``,
-        ``obs_exporter``, ``obs_industry``, ``obs_year``.
+        ``obs_exporter``, ``obs_industry``, ``obs_year``. ``attrs["scenario_notes"]`` says
+        when the scenario changes nothing (also a ``UserWarning``).
+
+    Raises
+    ------
+    SpecError
+        Before any computation: an option of the wrong type or out of range (``interval``
+        in (0, 1), integer ``thin >= 1``, finite ``lower``, boolean ``noise``, ``seed`` in
+        [0, 2**32)), an unknown ``by`` column, or a scenario value that is not finite, not
+        of a known form, or that makes a level zero or infinite (growth ``g`` with
+        ``level * exp(g)`` outside the floating-point range) or an MFN rate infinite.
+    EstimationError
+        The optimal or applied tariffs are not finite for some draw and observation (never
+        a silent NaN).
     """
-    if not 0.0 < float(interval) < 1.0:
-        raise SpecError(f"counterfactual: interval must lie in (0, 1), got {interval!r}")
+    _check_options(interval, thin, noise, seed, lower)
+    by = _by_tuple(by)
     if panel is not None and not isinstance(panel, Panel):
         raise StructestError(
             f"counterfactual: panel must be a structest Panel, got {type(panel).__name__}"
         )
+    if panel is not None:
+        _check_by_values(panel, by)
     f = fit_for_baseline(fit, panel)
     spec = f.spec
     post = _thin(f.posterior, int(thin))
     if panel is None:
         panel = f.panel
-    bad_by = [c for c in by if c not in panel.df.columns]
-    if bad_by:
-        raise SpecError(f"counterfactual: by column(s) {bad_by} are not in the panel")
+        _check_by_values(panel, by)
     scen = _scenario(
         scenario,
         {
@@ -233,6 +355,13 @@ def counterfactual(
         },
     )
     cf_panel = scen.apply(panel)
+    notes: list[str] = []
+    if not scen.changes(panel, cf_panel):
+        notes.append(
+            "the scenario changes nothing in this panel (no growth, no RTA, GSP or MFN flag "
+            "moves): every change is zero"
+        )
+        warnings.warn(f"counterfactual: {notes[-1]}", UserWarning, stacklevel=2)
     if scen.rta is not None and not spec.rta_regime:
         warnings.warn(
             f"model '{spec.name}' has no RTA regime: switching RTAs changes nothing",
@@ -245,7 +374,8 @@ def counterfactual(
         warnings.warn(note, UserWarning, stacklevel=2)
 
     arrays0, arrays1 = f.design_for(panel).arrays, f.design_for(cf_panel).arrays
-    ts0, ts1 = tstar_draws(post, spec, arrays0), tstar_draws(post, spec, arrays1)
+    with np.errstate(all="ignore"):  # non-finite values are refused below, with a reason
+        ts0, ts1 = tstar_draws(post, spec, arrays0), tstar_draws(post, spec, arrays1)
     m0 = panel.df["mfn"].to_numpy(float)
     m1 = cf_panel.df["mfn"].to_numpy(float)
     # common random numbers: the same standardized shocks in both worlds, each scaled by its
@@ -256,8 +386,27 @@ def counterfactual(
             seed = int(seed.integers(2**32))
         e0 = posterior_errors(post, spec, len(panel), seed, arrays0)
         e1 = posterior_errors(post, spec, len(panel), seed, arrays1)
-    ap0, ap1 = cap(ts0 + e0, m0, lo), cap(ts1 + e1, m1, lo)
+    with np.errstate(all="ignore"):
+        ap0, ap1 = cap(ts0 + e0, m0, lo), cap(ts1 + e1, m1, lo)
+    _check_finite(
+        {
+            "baseline t*": ts0,
+            "counterfactual t*": ts1,
+            "baseline applied": ap0,
+            "counterfactual applied": ap1,
+        },
+        panel,
+        scen,
+    )
     ds = _assemble(panel, cf_panel, scen, ts0, ts1, ap0, ap1, post, by, float(interval))
+    bad = [
+        v for v in ds.data_vars if ds[v].dtype.kind == "f" and not np.isfinite(ds[v].values).all()
+    ]
+    if bad:
+        raise EstimationError(
+            f"counterfactual: the result has non-finite values in {bad[:5]} under scenario "
+            f"{scen.describe()}: use smaller changes"
+        )
     ds.attrs.update(
         {
             "scenario": scen.describe(),
@@ -270,6 +419,7 @@ def counterfactual(
             "thin": int(thin),
             "panel_source": str(panel.meta.get("source", "unknown")),
             "identification_notes": " | ".join(pooled_notes),
+            "scenario_notes": " | ".join(notes),
             "applied_definition": (
                 "clip(t*_draw + e, lower, MFN) with e common to both states"
                 if noise

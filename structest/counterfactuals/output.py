@@ -11,7 +11,7 @@ import pandas as pd
 import xarray as xr
 
 from .._io import atomic_write
-from ..errors import StructestError
+from ..errors import EstimationError, InputFileError, SpecError, StructestError
 
 #: columns of :func:`summary_table` (quantity, statistic)
 TABLE_QUANTITIES: tuple[str, ...] = (
@@ -23,16 +23,30 @@ TABLE_QUANTITIES: tuple[str, ...] = (
 )
 
 
-def _check(ds: xr.Dataset, by: str | None) -> None:
-    if "tstar_base" not in ds:
+def _check(ds: xr.Dataset, by: str | None, quantities: Sequence[str] = ()) -> None:
+    if not isinstance(ds, xr.Dataset) or "tstar_base" not in ds:
         raise StructestError("expected a counterfactual Dataset (from structest.counterfactual)")
-    if by is not None and f"d_tstar_by_{by}" not in ds:
+    if by is not None and (not isinstance(by, str) or f"d_tstar_by_{by}" not in ds):
         have = sorted(
             v[len("d_tstar_by_") :]
             for v in ds.data_vars
             if v.startswith("d_tstar_by_") and not v.endswith("_summary")
         )
         raise StructestError(f"counterfactual result has no aggregate by {by!r}; available: {have}")
+    if isinstance(quantities, str):
+        raise SpecError(f"quantities must be a list of names, got the string {quantities!r}")
+    bad = [q for q in quantities if f"{q}_all" not in ds]
+    if bad:
+        have = sorted(v[: -len("_all")] for v in ds.data_vars if str(v).endswith("_all"))
+        raise SpecError(f"counterfactual result has no quantity {bad}; available: {have}")
+    for q in quantities:
+        names = [f"{q}_all_summary"] + ([f"{q}_by_{by}_summary"] if by is not None else [])
+        for name in names:
+            if name in ds and not np.isfinite(ds[name].values).all():
+                raise EstimationError(
+                    f"counterfactual result: {name} has non-finite values (NaN/inf); "
+                    "recompute it with structest.counterfactual"
+                )
 
 
 def summary_table(
@@ -56,7 +70,7 @@ def summary_table(
         Rows: groups (or ``"all"``); columns ``(quantity, stat)`` with stat in
         mean, median, lo, hi (the interval in ``ds.attrs["interval"]``).
     """
-    _check(ds, by)
+    _check(ds, by, quantities)
     frames = {}
     for q in quantities:
         name = f"{q}_all_summary" if by is None else f"{q}_by_{by}_summary"
@@ -74,7 +88,7 @@ def summary_table(
 
 def format_summary(ds: xr.Dataset, by: str | None = None) -> str:
     """Compact text table: change in optimal and applied tariff, preference, share at MFN."""
-    _check(ds, by)
+    _check(ds, by, TABLE_QUANTITIES)
     tab = summary_table(ds, by)
     pct = int(round(100 * float(ds.attrs.get("interval", 0.9))))
     out = pd.DataFrame(index=tab.index)
@@ -97,9 +111,22 @@ def load_counterfactual(path: str | Path) -> xr.Dataset:
     """Read a result written by :func:`save_counterfactual` (fully in memory)."""
     path = Path(path)
     if not path.exists():
-        raise StructestError(f"load_counterfactual: file not found: {path}")
-    with xr.open_dataset(path, engine="h5netcdf") as ds:
-        return ds.load()
+        raise InputFileError(f"load_counterfactual: file not found: {path}")
+    if path.is_dir():
+        raise InputFileError(f"load_counterfactual: {path} is a folder, not a NetCDF file")
+    try:
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            out = ds.load()
+    except Exception as exc:  # h5py/xarray raise many types on a bad file
+        msg = " ".join(str(exc).split())[:200]
+        raise InputFileError(
+            f"load_counterfactual: {path} is not a readable NetCDF file ({msg})"
+        ) from exc
+    if "tstar_base" not in out:
+        raise InputFileError(
+            f"load_counterfactual: {path} holds no counterfactual result (no 'tstar_base')"
+        )
+    return out
 
 
 def plot_counterfactual(
@@ -130,7 +157,7 @@ def plot_counterfactual(
     """
     from matplotlib.figure import Figure
 
-    _check(ds, by)
+    _check(ds, by, quantities)
     fig = Figure(figsize=(7.0, 0.35 * ds.sizes[by] + 1.6)) if ax is None else ax.figure
     if ax is None:
         ax = fig.add_subplot(1, 1, 1)

@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import SpecError
+from ..errors import PanelError, SpecError
 from ..panel import KEYS, Panel, add_derived_columns
 
 GrowthLike = float | int | Mapping[Any, float] | pd.Series | np.ndarray | str | None
@@ -172,7 +172,7 @@ def _finite(v: Any, what: str) -> float:
     except (TypeError, ValueError) as exc:
         raise SpecError(f"{what}: value {v!r} is not a number") from exc
     if not np.isfinite(f):
-        raise SpecError(f"{what}: value {v!r} is not finite")
+        raise SpecError(f"{what}: value {f!r} is not finite")
     return f
 
 
@@ -276,6 +276,22 @@ def resolve_growth(
     raise SpecError(f"{what}: unsupported value of type {type(value).__name__} (see Scenario docs)")
 
 
+def _row(df: pd.DataFrame, i: int) -> str:
+    return "(" + ", ".join(str(df[k].iloc[i]) for k in KEYS if k in df.columns) + ")"
+
+
+def _finite_rates(rates: np.ndarray, df: pd.DataFrame, what: str) -> np.ndarray:
+    with np.errstate(over="ignore", invalid="ignore"):
+        bad = ~np.isfinite(rates)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise SpecError(
+            f"mfn: {what} give {int(bad.sum())} infinite MFN rate(s), e.g. row {i} "
+            f"{_row(df, i)} (MFN {df['mfn'].iloc[i]:g}): new MFN rates must be finite"
+        )
+    return rates
+
+
 def resolve_mfn(value: MfnLike, df: pd.DataFrame) -> np.ndarray:
     """Counterfactual MFN rates (pp, float[n]).
 
@@ -294,7 +310,9 @@ def resolve_mfn(value: MfnLike, df: pd.DataFrame) -> np.ndarray:
         return f
 
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        return base * mult(value, "mfn")
+        with np.errstate(over="ignore", invalid="ignore"):
+            rates = base * mult(value, "mfn")
+        return _finite_rates(rates, df, f"multiplier {value!r}")
     arr = _per_obs(value, df, "mfn")
     if arr is not None:
         if (arr < 0).any():
@@ -308,12 +326,16 @@ def resolve_mfn(value: MfnLike, df: pd.DataFrame) -> np.ndarray:
         for v in value.to_numpy():
             mult(v, "mfn")
         m, covered = _series_by_labels(value, df, "mfn")
-        return base * np.where(covered, m, 1.0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            rates = base * np.where(covered, m, 1.0)
+        return _finite_rates(rates, df, "multipliers")
     if isinstance(value, Mapping):
         m = np.ones(len(df))
-        for k, v in value.items():
-            m[_key_mask(k, df, "mfn")] *= mult(v, f"mfn[{k!r}]")
-        return base * m
+        with np.errstate(over="ignore", invalid="ignore"):
+            for k, v in value.items():
+                m[_key_mask(k, df, "mfn")] *= mult(v, f"mfn[{k!r}]")
+            rates = base * m
+        return _finite_rates(rates, df, "multipliers")
     raise SpecError(
         f"mfn: unsupported value of type {type(value).__name__} (number, dict, Series or array)"
     )
@@ -395,9 +417,25 @@ class Scenario:
     rta_symmetric: bool = True
     name: str = ""
 
+    def __post_init__(self) -> None:
+        for field in GROWTH_COLUMNS:
+            v = getattr(self, field)
+            if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+                _finite(v, field)
+            elif isinstance(v, bool):
+                raise SpecError(f"{field}: expected a log change (number), got {v!r}")
+        if isinstance(self.mfn, bool):
+            raise SpecError(f"mfn: expected a multiplier (number) or rates, got {self.mfn!r}")
+        if not isinstance(self.rta_symmetric, (bool, np.bool_)):
+            raise SpecError(f"rta_symmetric: expected True or False, got {self.rta_symmetric!r}")
+        if not isinstance(self.name, str):
+            raise SpecError(f"name: expected a string, got {self.name!r}")
+
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Scenario:
         """Build from a dict with the attribute names as keys (unknown keys raise)."""
+        if not isinstance(d, Mapping):
+            raise SpecError(f"scenario: expected a dict of fields, got {type(d).__name__}")
         fields = {f.name for f in dataclasses.fields(cls)}
         bad = sorted(set(d) - fields)
         if bad:
@@ -417,7 +455,7 @@ class Scenario:
         df = panel.df
         new = df.copy()
         for col, g in self.shocks(panel).items():
-            new[col] = df[col].to_numpy(float) * np.exp(g)
+            new[col] = _grown(df, col, g)
         new["rta"] = resolve_rta(self.rta, df, self.rta_symmetric).astype(int)
         if "gsp" in new.columns:  # preferences under GSP are only granted outside RTAs
             new["gsp"] = np.where(new["rta"].to_numpy() == 1, 0, new["gsp"].to_numpy()).astype(int)
@@ -428,13 +466,44 @@ class Scenario:
             old = df["mfn"].to_numpy(float)
             scale = np.divide(mfn, old, out=np.ones_like(mfn), where=old > 0)
             new["mfn_threshold"] = np.minimum(df["mfn_threshold"].to_numpy(float) * scale, mfn)
-        out = add_derived_columns(new)
-        for k in _KEEP_KEYS:
-            if k in df.columns:
-                out[k] = df[k].to_numpy()
-        return Panel(
-            df=out, dropped=panel.dropped, meta={**panel.meta, "scenario": self.describe()}
-        )
+        try:
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                out = add_derived_columns(new)
+            for k in _KEEP_KEYS:
+                if k in df.columns:
+                    out[k] = df[k].to_numpy()
+            return Panel(
+                df=out, dropped=panel.dropped, meta={**panel.meta, "scenario": self.describe()}
+            )
+        except PanelError as exc:
+            moved = [
+                f for f in (*GROWTH_COLUMNS, "mfn") if not _is_zero_default(getattr(self, f), f)
+            ]
+            first = exc.problems[0] if exc.problems else str(exc)
+            raise SpecError(
+                f"scenario ({', '.join(moved) or 'no change'}): the changed levels give "
+                f"non-finite derived columns, {' '.join(first.split())[:300]}; use smaller "
+                "changes"
+            ) from None
+
+    def changes(self, panel: Panel, cf: Panel | None = None) -> list[str]:
+        """What the scenario changes in ``panel`` (one phrase per kind; empty: nothing).
+
+        ``cf`` is ``self.apply(panel)`` when already computed.
+        """
+        cf = self.apply(panel) if cf is None else cf
+        df, new = panel.df, cf.df
+        out = []
+        for col, g in self.shocks(panel).items():
+            k = int(np.count_nonzero(g))
+            if k:
+                out.append(f"{col} grows at {k} observation(s)")
+        for col in ("rta", "gsp", "mfn"):
+            if col in df.columns:
+                k = int((df[col].to_numpy(float) != new[col].to_numpy(float)).sum())
+                if k:
+                    out.append(f"{col} changes at {k} observation(s)")
+        return out
 
     def describe(self) -> str:
         """A JSON description (stored in the result's attrs)."""
@@ -455,3 +524,29 @@ class Scenario:
         return json.dumps(
             {f.name: enc(getattr(self, f.name)) for f in dataclasses.fields(self)}, sort_keys=True
         )
+
+
+def _grown(df: pd.DataFrame, col: str, g: np.ndarray) -> np.ndarray:
+    """``level * exp(g)``, refusing log changes that make a positive level zero or infinite."""
+    old = df[col].to_numpy(float)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        new = old * np.exp(g)
+    bad = (old > 0) & ~(np.isfinite(new) & (new > 0))
+    if bad.any():
+        field = next(f for f, c in GROWTH_COLUMNS.items() if c == col)
+        i = int(np.argmax(bad))
+        kind = "infinite" if g[i] > 0 else "zero"
+        raise SpecError(
+            f"{field}: a log change of {g[i]:g} makes {col} {kind} at {int(bad.sum())} "
+            f"observation(s), e.g. row {i} {_row(df, i)} ({col} = {old[i]:g}): log changes "
+            "must keep levels positive and finite (exp(g) overflows above about 709 and "
+            "underflows below about -745)"
+        )
+    return new
+
+
+def _is_zero_default(v: Any, field: str) -> bool:
+    """True when a scenario field holds its no-change default (for messages only)."""
+    if field == "mfn":
+        return v is None
+    return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and v == 0)

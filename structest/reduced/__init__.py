@@ -6,15 +6,17 @@ paper's are named in :data:`SPECS` (``"eq16"``, ``"eq17"``, ``"eq19"``...).
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from ..errors import SpecError
-from ..panel import Panel
-from .data import build_sample
+from ..errors import EstimationError, SpecError
+from ..panel import MFN_TOL, Panel
+from .data import Sample, build_sample
 from .formula import FE_LABELS, LABELS, SAMPLES, SPECS, Formula, parse
-from .results import Results
+from .results import EstimationWarning, Results, check_estimates
 
 ESTIMATORS: tuple[str, ...] = ("ols", "tobit", "iv", "tobit_iv")
 
@@ -24,6 +26,7 @@ __all__ = [
     "LABELS",
     "SAMPLES",
     "SPECS",
+    "EstimationWarning",
     "Formula",
     "Results",
     "fit_reduced_form",
@@ -59,6 +62,59 @@ def _identification_labels(f: Formula) -> tuple[dict[str, str], list[str]]:
                 "log_ip_ratio are collinear (only g_IP + g_FVA is identified); keep log_ip_ratio only"
             )
     return labels, notes
+
+
+def _check_information(
+    f: Formula, sample: Sample, estimator: str, cluster: str | None, opts: dict[str, Any]
+) -> None:
+    """Refuse samples that carry no information, before any estimator runs.
+
+    Fewer than two clusters (a clustered covariance is then zero), no residual degrees of
+    freedom after absorbing the fixed effects, and (Tobit) every observation censored.
+    """
+    from .hdfe import encode, fe_rank, no_dof_message
+
+    df = sample.df
+    n = len(df)
+    if cluster is not None:
+        G = int(df[cluster].nunique())
+        if G < 2:
+            raise EstimationError(
+                f"cluster-robust standard errors need at least 2 clusters: column '{cluster}' "
+                f"has {G} value in the {n} observation(s) of the estimation sample"
+            )
+    intercept = 0 if (f.fe or getattr(f, "no_intercept", False)) else 1
+    fe = encode(df, f.fe)
+    rank, levels, exact = fe_rank(fe)
+    if exact and n - rank - intercept <= 0:
+        raise EstimationError(no_dof_message(n, fe, rank, levels, intercept, ""))
+    if estimator in ("tobit", "tobit_iv"):
+        from .tobit import censoring_bounds, censoring_status
+        from .tobit_core import UNCENSORED
+
+        y = df[f.depvar].to_numpy(dtype=float)
+        U, L = censoring_bounds(sample, f, opts.get("upper", "mfn"), opts.get("lower"))
+        st = censoring_status(y, U, L, float(opts.get("censor_tol", MFN_TOL)))
+        if not (st == UNCENSORED).any():
+            raise EstimationError(
+                f"all {n} observations censored ('{f.depvar}' at its censoring bound): the "
+                "Tobit needs uncensored rows"
+            )
+
+
+def _regressor_sd(res: Results, sample: Sample) -> tuple[float | None, pd.Series | None]:
+    """Standard deviations of the outcome and of the regressors that are plain columns."""
+    df = sample.df
+    depvar = res.formula.split("~", 1)[0].strip()
+    if depvar not in df.columns:
+        return None, None
+    sd = {
+        n: float(np.std(pd.to_numeric(df[n], errors="coerce").to_numpy(dtype=float)))
+        for n in res.params.index
+        if n in df.columns
+    }
+    y_sd = float(np.std(pd.to_numeric(df[depvar], errors="coerce").to_numpy(dtype=float)))
+    return y_sd, pd.Series(sd, dtype=float)
 
 
 def fit_reduced_form(
@@ -97,6 +153,19 @@ def fit_reduced_form(
     ------
     SpecError
         Unknown estimator, option, sample, or columns missing from the panel.
+    EstimationError
+        The data carry no information or the estimate is degenerate: fewer than two
+        clusters, no residual degrees of freedom after absorbing the fixed effects, every
+        regressor absorbed, all observations censored (Tobit), a perfect fit (sigma -> 0),
+        a singular information matrix, or a zero / non-finite standard error.
+
+    Warns
+    -----
+    EstimationWarning
+        The estimate exists but is unreliable (Newton did not converge, nearly singular
+        information, exploding SE, Tobit sigma identified only by censored rows): listed in
+        ``Results.diagnostics`` and the summary, with ``converged=False``. Also issued
+        (without changing ``converged``) for each regressor dropped as collinear.
     """
     if estimator not in ESTIMATORS:
         raise SpecError(f"unknown estimator '{estimator}'; choose one of {', '.join(ESTIMATORS)}")
@@ -123,22 +192,50 @@ def fit_reduced_form(
         if f.depvar == "preference":
             extra_cols = (*extra_cols, "mfn")
     sample = build_sample(panel, f, sample=sample_name, cluster=cluster, extra_columns=extra_cols)
-    if estimator == "ols":
-        from .ols_iv import fit_ols
+    _check_information(f, sample, estimator, cluster, opts)
+    # the estimation warnings are all recorded in the result (whatever the caller's filters)
+    # and issued again below at the caller's line, where the caller's filters apply
+    # ("error" turns them into exceptions); other warnings pass through unchanged
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", EstimationWarning)
+        if estimator == "ols":
+            from .ols_iv import fit_ols
 
-        res = fit_ols(f, sample, cluster=cluster, **opts)
-    elif estimator == "iv":
-        from .ols_iv import fit_iv
+            res = fit_ols(f, sample, cluster=cluster, **opts)
+        elif estimator == "iv":
+            from .ols_iv import fit_iv
 
-        res = fit_iv(f, sample, cluster=cluster, **opts)
-    elif estimator == "tobit":
-        from .tobit import fit_tobit
+            res = fit_iv(f, sample, cluster=cluster, **opts)
+        elif estimator == "tobit":
+            from .tobit import fit_tobit
 
-        res = fit_tobit(f, sample, cluster=cluster, **opts)
+            res = fit_tobit(f, sample, cluster=cluster, **opts)
+        else:
+            from .control import fit_tobit_iv
+
+            res = fit_tobit_iv(f, sample, cluster=cluster, **opts)
+    for w in caught:
+        if issubclass(w.category, EstimationWarning):
+            res.diagnostics.append(str(w.message))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    if res.estimator in ("ols", "iv"):
+        y_sd, x_sd = _regressor_sd(res, sample)
+        check_estimates(res, y_sd, x_sd)
     else:
-        from .control import fit_tobit_iv
-
-        res = fit_tobit_iv(f, sample, cluster=cluster, **opts)
+        check_estimates(res)
+    res.diagnostics[:] = list(dict.fromkeys(res.diagnostics))
+    if res.diagnostics:
+        res.converged = False
+    for d in res.diagnostics:
+        warnings.warn(d, EstimationWarning, stacklevel=2)
+    for note in res.notes:
+        if note.startswith("dropped as collinear"):
+            warnings.warn(
+                f"{res.estimator} '{f.text}': {note} (no coefficient reported for them)",
+                EstimationWarning,
+                stacklevel=2,
+            )
     res.labels.update(labels)
     res.notes.extend(notes)
     res.spec = spec_name

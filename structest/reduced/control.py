@@ -23,11 +23,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..errors import SpecError
+from ..errors import EstimationError, SpecError
 from ..panel import MFN_TOL
 from .data import Sample
 from .formula import Formula
-from .hdfe import encode, project
+from .hdfe import encode, project, unidentified_regressors
 from .results import Results
 from .tobit import prepare_tobit, regressor_matrix, results_from_fit
 from .tobit_core import fit_tobit_arrays
@@ -46,6 +46,15 @@ def first_stage_residuals(
     Z, names = regressor_matrix(f, df, (*f.exog, *f.instruments))
     E = df[list(f.endog)].to_numpy(dtype=float)
     fe = encode(df, f.fe)
+    kinds = ["instrument" if nm in f.instruments else "regressor" for nm in names]
+    problems, _ = unidentified_regressors(
+        np.column_stack([Z, E]),
+        [*names, *f.endog],
+        fe,
+        kinds=[*kinds, *(["endogenous regressor"] * len(f.endog))],
+    )
+    if problems:
+        raise EstimationError(f"first stage of '{f.text}': " + "; ".join(problems))
     with jax.enable_x64(True):
         M = jnp.concatenate([jnp.asarray(Z), jnp.asarray(E)], axis=1)
         proj = project(jnp.ones(len(df)), M, fe)
@@ -54,7 +63,7 @@ def first_stage_residuals(
     Pi = np.linalg.lstsq(Zt, Et, rcond=None)[0]
     rank = np.linalg.matrix_rank(Zt)
     if rank < Zt.shape[1]:
-        raise SpecError(
+        raise EstimationError(
             f"first stage of '{f.text}': regressors/instruments are collinear with the fixed effects"
         )
     return Et - Zt @ Pi, Zt, Pi, names
@@ -107,7 +116,14 @@ def fit_tobit_iv(
     )
     if len(data.y) != len(Vhat):  # pragma: no cover - the first call already dropped them
         raise SpecError("internal: Tobit-IV sample changed between the two steps")
-    fit = fit_tobit_arrays(data, max_iter=max_iter)
+    lost = [c[len(CONTROL_PREFIX) :] for c in controls if c not in names]
+    if lost:
+        raise EstimationError(
+            f"Tobit-IV '{f.text}': the first-stage residual of {lost} is collinear with the "
+            "fixed effects and regressors of the second step: the instruments carry no "
+            "information beyond them"
+        )
+    fit = fit_tobit_arrays(data, max_iter=max_iter, names=names)
 
     # ---- two-step correction
     p = len(names)
@@ -132,7 +148,13 @@ def fit_tobit_iv(
     idx = [names.index(c) for c in controls]
     rho = fit.beta[idx]
     Vr = V[np.ix_(idx, idx)]
-    wald = float(rho @ np.linalg.solve(Vr, rho))
+    try:
+        wald = float(rho @ np.linalg.solve(Vr, rho))
+    except np.linalg.LinAlgError as exc:
+        raise EstimationError(
+            f"Tobit-IV '{f.text}': the covariance of the control-function coefficients is "
+            "singular: the exogeneity test is undefined"
+        ) from exc
     res.tests["exogeneity"] = {
         "stat": wald,
         "df": len(idx),

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import SpecError
+from ..errors import EstimationError, SpecError
 from .data import Sample
 from .formula import Formula
 from .results import Results
@@ -35,16 +35,60 @@ def _ssc(ssc: dict[str, Any] | None) -> dict[str, Any]:
     return pf.ssc(**(DEFAULT_SSC if ssc is None else ssc))
 
 
-def _feols(fml: str, df: pd.DataFrame, cluster: str | None, ssc: dict[str, Any] | None) -> Any:
+def _feols(
+    fml: str, df: pd.DataFrame, cluster: str | None, ssc: dict[str, Any] | None, f: Formula
+) -> Any:
     import pyfixest as pf
 
     vcov: Any = {"CRV1": cluster} if cluster else "hetero"
+    if cluster is not None and df[cluster].nunique() < 2:
+        raise EstimationError(
+            f"cluster-robust standard errors need at least 2 clusters: column '{cluster}' has "
+            f"{df[cluster].nunique()} value in the {len(df)} observation(s) of the sample"
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return pf.feols(fml, df, vcov=vcov, ssc=_ssc(ssc), fixef_rm="none", fixef_tol=1e-10)
     except Exception as exc:  # pyfixest raises many error types on bad input
-        raise SpecError(f"pyfixest could not fit '{fml}': {exc}") from exc
+        msg = " ".join(str(exc).split())
+        if "All variables are collinear" in msg:
+            fe = " + ".join(f.fe) if f.fe else "the intercept"
+            rhs = ", ".join(f.regressors) or "intercept only"
+            if f.is_iv:
+                rhs += f"; or the excluded instruments {', '.join(f.instruments)}"
+            raise EstimationError(
+                f"'{fml}': every regressor ({rhs}) is absorbed by the fixed effects {fe} "
+                f"(constant within their cells) or collinear: nothing to estimate on these "
+                f"{len(df)} observations"
+            ) from exc
+        raise SpecError(f"pyfixest could not fit '{fml}': {msg}") from exc
+
+
+def _check_information(fit: Any, f: Formula, sample: Sample, what: str) -> None:
+    """Refuse fits without residual degrees of freedom or without residual variation."""
+    from .hdfe import encode, fe_rank, no_dof_message
+
+    df = sample.df
+    n = int(fit._N)
+    p = len(fit._coefnames)
+    fe = encode(df, f.fe)
+    rank, levels, exact = fe_rank(fe)
+    if exact and n - rank - p <= 0:
+        raise EstimationError(f"{what}: " + no_dof_message(n, fe, rank, levels, p, ""))
+    y = pd.to_numeric(df[f.depvar], errors="coerce").to_numpy(dtype=float)
+    if np.ptp(y) == 0:
+        raise EstimationError(
+            f"{what}: '{f.depvar}' does not vary in the estimation sample (all {len(y)} values "
+            f"equal {y[0]:g}): nothing to explain"
+        )
+    u = np.asarray(fit._u_hat, dtype=float).ravel()
+    if float(u @ u) <= 1e-20 * float(((y - y.mean()) ** 2).sum()):
+        raise EstimationError(
+            f"{what}: perfect fit: the fixed effects ({' + '.join(f.fe) or 'none'}) and "
+            f"regressors explain '{f.depvar}' exactly (no residual variation in {n} "
+            "observations): standard errors are zero"
+        )
 
 
 def _series(fit: Any, kind: str) -> pd.Series:
@@ -117,7 +161,8 @@ def fit_ols(
     """
     if f.is_iv:
         raise SpecError(f"formula '{f.text}' has an IV part; use estimator='iv'")
-    fit = _feols(f.to_pyfixest(), sample.df, cluster, ssc)
+    fit = _feols(f.to_pyfixest(), sample.df, cluster, ssc, f)
+    _check_information(fit, f, sample, "ols")
     return _result_from_fit(fit, f, sample, "ols", cluster)
 
 
@@ -136,9 +181,16 @@ def first_stage_stats(
     for endog in f.endog:
         rhs = " + ".join([*f.exog, *f.instruments])
         fml = f"{endog} ~ {rhs}" + (f" | {' + '.join(f.fe)}" if f.fe else "")
-        fit = _feols(fml, sample.df, cluster, ssc)
+        fit = _feols(fml, sample.df, cluster, ssc, f)
         names = [str(n) for n in fit._coefnames]
         idx = [names.index(z) for z in f.instruments if z in names]
+        if len(idx) < len(f.instruments):
+            lost = [z for z in f.instruments if z not in names]
+            raise EstimationError(
+                f"first stage of '{endog}': excluded instrument(s) {lost} are absorbed by the "
+                f"fixed effects ({' + '.join(f.fe) or 'none'}) or collinear with the exogenous "
+                "regressors: they carry no information"
+            )
         b = np.asarray(fit._beta_hat)[idx]
         V = np.asarray(fit._vcov)[np.ix_(idx, idx)]
         wald = float(b @ np.linalg.solve(V, b)) / max(len(idx), 1)
@@ -187,7 +239,8 @@ def fit_iv(
             f"formula '{f.text}' has no IV part; write it as "
             "'dep ~ exog | fe1 + fe2 | endog ~ instrument'"
         )
-    fit = _feols(f.to_pyfixest(), sample.df, cluster, ssc)
+    fit = _feols(f.to_pyfixest(), sample.df, cluster, ssc, f)
+    _check_information(fit, f, sample, "iv")
     res = _result_from_fit(fit, f, sample, "iv", cluster)
     res.first_stage = first_stage_stats(f, sample, cluster, ssc)
     try:

@@ -1,4 +1,4 @@
-"""The result object shared by every reduced-form estimator."""
+"""The result object shared by every reduced-form estimator, and its sanity checks."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..errors import EstimationError, EstimationWarning  # noqa: F401  (re-exported)
 from .formula import FE_LABELS, LABELS
+
+#: A standard error above this multiple of ``sd(y) / sd(x)`` (the coefficient that would
+#: move the outcome by its own spread per unit spread of the regressor) is "exploding".
+EXPLODING_SE: float = 1e6
 
 
 @dataclass
@@ -52,6 +57,12 @@ class Results:
         Display labels by regressor (e.g. ``log_ip_ratio -> "g_IP + g_FVA"``).
     notes
         Free-text remarks (identification, corrections used).
+    converged
+        False when the optimiser did not converge or the estimates are unreliable (an
+        :class:`EstimationWarning` listed in ``diagnostics``; a regressor dropped as
+        collinear is warned about and noted, but leaves ``converged`` as it is).
+    diagnostics
+        The :class:`EstimationWarning` messages of this fit (shown first by :meth:`summary`).
     """
 
     estimator: str
@@ -81,6 +92,7 @@ class Results:
     converged: bool = True
     n_iter: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    diagnostics: list[str] = field(default_factory=list)
 
     # ------------------------------------------------------------------ inference
     @property
@@ -136,6 +148,9 @@ class Results:
             f"fixed effects: {', '.join(FE_LABELS.get(f, f) for f in self.fe) or 'none'}",
             f"SE clustered by {self.cluster} ({self.n_clusters} clusters)",
         ]
+        if not self.converged or self.diagnostics:
+            lines.append("converged: False (estimates or standard errors are unreliable)")
+        lines.extend(f"WARNING: {d}" for d in self.diagnostics)
         if self.r2 is not None:
             lines.append(
                 f"R-squared: {self.r2:.4f}"
@@ -162,3 +177,55 @@ class Results:
     def __repr__(self) -> str:
         coefs = ", ".join(f"{k}={v:.4g}" for k, v in self.params.items())
         return f"Results({self.estimator}, N={self.nobs}, {coefs})"
+
+
+def check_estimates(res: Results, y_sd: float | None = None, x_sd: pd.Series | None = None) -> None:
+    """Refuse meaningless estimates; flag exploding standard errors.
+
+    Parameters
+    ----------
+    res
+        A fitted result (changed in place: ``diagnostics``, ``converged``).
+    y_sd, x_sd
+        Standard deviations of the outcome and of each regressor (within the fixed
+        effects, when available), the scale against which an SE is judged "exploding".
+
+    Raises
+    ------
+    EstimationError
+        A coefficient is not finite, or an SE is zero, negative or not finite.
+
+    Returns
+    -------
+    None
+        Exploding SEs (above :data:`EXPLODING_SE` times ``y_sd / x_sd``) add a line to
+        ``res.diagnostics`` and set ``converged=False``; the caller issues the warning.
+    """
+    params = res.params.astype(float)
+    se = res.se.reindex(params.index).astype(float)
+    bad = [n for n, v in params.items() if not np.isfinite(v)]
+    if bad:
+        raise EstimationError(
+            f"{res.estimator}: coefficient(s) {bad} are not finite: the data do not identify them"
+        )
+    bad_se = [n for n, v in se.items() if not np.isfinite(v) or v <= 0]
+    if bad_se:
+        vals = ", ".join(f"{n}={se[n]:g}" for n in bad_se)
+        raise EstimationError(
+            f"{res.estimator}: standard error(s) {vals} are zero or not finite: the "
+            f"{res.cluster or 'robust'} covariance is degenerate ({res.n_clusters} clusters, "
+            f"N = {res.nobs}); the data carry no information on their precision"
+        )
+    if res.sigma is not None and not (np.isfinite(res.sigma) and res.sigma > 0):
+        raise EstimationError(f"{res.estimator}: sigma = {res.sigma:g} is not positive and finite")
+    if y_sd is None or x_sd is None or not np.isfinite(y_sd) or y_sd <= 0:
+        return
+    for n in params.index:
+        sx = float(x_sd.get(n, np.nan))
+        if np.isfinite(sx) and sx > 0 and se[n] > EXPLODING_SE * y_sd / sx:
+            res.diagnostics.append(
+                f"the standard error of '{n}' ({se[n]:.3g}) is exploding (over "
+                f"{EXPLODING_SE:g} x sd(y) / sd({n})): the data barely identify it; "
+                "do not use its SE or test"
+            )
+            res.converged = False

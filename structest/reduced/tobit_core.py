@@ -28,6 +28,8 @@ so the global JAX configuration of other modules is untouched).
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -37,10 +39,27 @@ import numpy as np
 from jax.scipy.special import log_ndtr
 from jax.scipy.stats import norm
 
-from ..errors import StructestError
-from .hdfe import FixedEffects, project
+from ..errors import EstimationError
+from .hdfe import (
+    FixedEffects,
+    fe_label,
+    fe_rank,
+    no_dof_message,
+    project,
+    unidentified_regressors,
+)
+from .results import EXPLODING_SE, EstimationWarning
 
 UNCENSORED, RIGHT, LEFT = 0, 1, 2
+
+#: sigma below this fraction of the outcome's spread is a perfect fit (sigma -> 0 and the
+#: log-likelihood -> +inf): the estimate is refused.
+SIGMA_COLLAPSE: float = 1e-6
+#: Smallest eigenvalue of the scaled information matrix (unit diagonal) at the optimum:
+#: below ``SINGULAR_TOL`` the slopes are not identified (refused); below
+#: ``NEAR_SINGULAR_TOL`` their standard errors are unreliable (EstimationWarning).
+SINGULAR_TOL: float = 1e-12
+NEAR_SINGULAR_TOL: float = 1e-9
 
 
 # ---------------------------------------------------------------- per-observation densities
@@ -136,6 +155,7 @@ class TobitFit:
     dl_dmu: np.ndarray  # (n,) d l_i / d mu_i at the optimum
     q_mumu: np.ndarray  # (n,) -d2 l_i / d mu_i^2
     R_tilde: np.ndarray  # (n, p+1) [X, q_mus/q_mumu] minus its weighted FE projection
+    diagnostics: tuple[str, ...] = ()  # EstimationWarning messages issued by the fit
 
 
 def _schur_pieces(X, qaa, qab, qbb, la, lb, fe: FixedEffects, tol: float):  # type: ignore[no-untyped-def]
@@ -174,6 +194,7 @@ def fit_tobit_arrays(
     tol: float = 1e-10,
     cg_tol: float = 1e-11,
     init: tuple[np.ndarray, float] | None = None,
+    names: Sequence[str] | None = None,
 ) -> TobitFit:
     """Maximum likelihood of the FE Tobit by exact Newton with FE block elimination.
 
@@ -189,22 +210,89 @@ def fit_tobit_arrays(
         Relative tolerance of the FE conjugate-gradient solves.
     init
         Optional starting ``(beta, sigma)``; default from FE-OLS.
+    names
+        Slope names, used in error messages (default ``"slope column k"``).
 
     Returns
     -------
     TobitFit
+        ``converged`` says whether Newton converged; ``diagnostics`` lists the
+        :class:`~structest.reduced.results.EstimationWarning` messages issued (Newton stopped
+        early, nearly singular information matrix, exploding SE, sigma identified only by
+        the censored observations).
+
+    Raises
+    ------
+    EstimationError
+        The data cannot give an answer: every observation censored, fewer than two
+        clusters, no residual degrees of freedom, a slope absorbed by the fixed effects or
+        collinear, a perfect fit (sigma -> 0, log-likelihood -> +inf), a singular
+        information matrix, or a zero/non-finite standard error.
     """
     with jax.enable_x64(True):
-        return _fit(data, max_iter=max_iter, tol=tol, cg_tol=cg_tol, init=init)
+        return _fit(data, max_iter=max_iter, tol=tol, cg_tol=cg_tol, init=init, names=names)
 
 
-def _fit(data: TobitData, *, max_iter: int, tol: float, cg_tol: float, init) -> TobitFit:  # type: ignore[no-untyped-def]
+def _precheck(data: TobitData, names: list[str]) -> tuple[np.ndarray, str]:
+    """Refuse data without information; returns the slopes' within-effects SDs and a note
+    on the uncensored degrees of freedom (empty when there are some)."""
+    y = np.asarray(data.y, dtype=float)
+    n = len(y)
+    X = np.asarray(data.X, dtype=float).reshape(n, -1)
+    p = X.shape[1]
+    fe = data.fe
+    unc = np.asarray(data.status) == UNCENSORED
+    if n == 0:
+        raise EstimationError("Tobit: no observations to fit")
+    if not unc.any():
+        raise EstimationError(
+            f"all {n} observations censored: the Tobit needs uncensored rows to identify "
+            "the slopes and sigma"
+        )
+    G = n if data.cluster is None else int(np.unique(np.asarray(data.cluster)).size)
+    if G < 2:
+        raise EstimationError(
+            f"Tobit: the {n} observation(s) form {G} cluster: cluster-robust standard errors "
+            "need at least 2 clusters"
+        )
+    rank, levels, exact = fe_rank(fe)
+    if exact and n - rank - p <= 0:
+        raise EstimationError("Tobit: " + no_dof_message(n, fe, rank, levels, p, ""))
+    problems, x_sd = unidentified_regressors(X, names, fe)
+    if problems:
+        raise EstimationError("Tobit: " + "; ".join(problems))
+    n_unc = int(unc.sum())
+    rank_u, levels_u, exact_u = fe_rank(fe, unc)
+    note = ""
+    if exact_u and n_unc - rank_u - p <= 0:
+        note = no_dof_message(n_unc, fe, rank_u, levels_u, p, "uncensored ")
+    return x_sd, note
+
+
+def _warn(diag: list[str], msg: str) -> None:
+    diag.append(msg)
+    warnings.warn(msg, EstimationWarning, stacklevel=4)
+
+
+def _fit(  # type: ignore[no-untyped-def]
+    data: TobitData, *, max_iter: int, tol: float, cg_tol: float, init, names
+) -> TobitFit:
+    n, p = len(data.y), np.asarray(data.X).reshape(len(data.y), -1).shape[1]
+    names = list(names) if names is not None else [f"slope column {k}" for k in range(p)]
+    if len(names) != p:
+        raise ValueError(f"names: {len(names)} given for {p} slope columns")
+    x_sd, unc_note = _precheck(data, names)
+    diag: list[str] = []
+    y_np = np.asarray(data.y, dtype=float)
+    unc_np = np.asarray(data.status) == UNCENSORED
+    y_scale = (
+        float(np.std(y_np[unc_np])) or float(np.std(y_np)) or max(float(np.abs(y_np).max()), 1.0)
+    )
     y = jnp.asarray(data.y, dtype=jnp.float64)
     X = jnp.asarray(data.X, dtype=jnp.float64).reshape(len(data.y), -1)
     U = jnp.asarray(data.upper, dtype=jnp.float64)
     L = jnp.asarray(data.lower, dtype=jnp.float64)
     st = jnp.asarray(data.status, dtype=jnp.int32)
-    n, p = X.shape
     fe = data.fe
     ones = jnp.ones(n)
 
@@ -229,7 +317,7 @@ def _fit(data: TobitData, *, max_iter: int, tol: float, cg_tol: float, init) -> 
         return float(_loglik_olsen(X @ g + e, t, y, U, L, st))
 
     ll = total(gam, tau, efe)
-    converged, it = False, 0
+    converged, collapsed, it, dec = False, False, 0, float("inf")
     for it in range(1, max_iter + 1):  # noqa: B007
         eta = X @ gam + efe
         _, grad, hess = _obs_derivs(eta, tau, y, U, L, st)
@@ -243,25 +331,61 @@ def _fit(data: TobitData, *, max_iter: int, tol: float, cg_tol: float, init) -> 
         g_theta = jnp.concatenate([X.T @ la, jnp.sum(lb)[None]])
         dec = float(g_theta @ dtheta + la @ dfe)
         if not np.isfinite(dec):
-            raise StructestError(
-                "Tobit Newton step is not finite (perfect prediction or collinearity?)"
+            raise EstimationError(
+                f"Tobit: the Newton step is not finite at iteration {it} (sigma = "
+                f"{1.0 / float(tau):.3g}): the information matrix of "
+                f"{', '.join(names) or 'sigma'} is singular given {fe_label(fe)}"
             )
-        step = 1.0
-        while True:
+        # backtracking line search; a step is taken only if the log-likelihood does not fall
+        step, accepted = 1.0, False
+        while step >= 1e-12:
             g_new = gam + step * dtheta[:p]
             t_new = tau + step * dtheta[p]
             e_new = efe + step * dfe
             if float(t_new) > 0:
                 ll_new = total(g_new, t_new, e_new)
-                if dec < 1e-8 or ll_new >= ll + 1e-4 * step * dec:
+                if np.isfinite(ll_new) and (
+                    ll_new >= ll + 1e-4 * step * dec
+                    or (dec < 1e-8 and ll_new >= ll - 1e-10 * (1.0 + abs(ll)))
+                ):
+                    accepted = True
                     break
             step *= 0.5
-            if step < 1e-12:
-                break
-        gam, tau, efe, ll = g_new, t_new, e_new, ll_new
+        if accepted:
+            gam, tau, efe, ll = g_new, t_new, e_new, ll_new
+        if 1.0 / float(tau) < SIGMA_COLLAPSE * y_scale:
+            collapsed = True
+            break
         if dec < tol:
             converged = True
             break
+        if not accepted:  # no ascent step at machine precision: at the maximum if dec is tiny
+            converged = dec < 1e-8
+            break
+
+    if collapsed:
+        why = (
+            f"the fixed effects and regressors fit the uncensored observations exactly ({unc_note})"
+            if unc_note
+            else "the fixed effects and regressors fit the uncensored observations exactly"
+        )
+        raise EstimationError(
+            f"Tobit: perfect fit, sigma -> 0 and the log-likelihood -> +inf (sigma = "
+            f"{1.0 / float(tau):.3g} after {it} Newton steps, log-likelihood {ll:,.1f}): {why}; "
+            "use coarser fixed effects or more data"
+        )
+    if not converged:
+        _warn(
+            diag,
+            f"Tobit: Newton did not converge in {it} iteration(s) (decrement {dec:.3g} > "
+            f"{tol:g}): the estimates and standard errors are not at the maximum",
+        )
+    if unc_note:
+        _warn(
+            diag,
+            f"Tobit: {unc_note}: sigma is identified only by the censored observations; "
+            "standard errors are unreliable",
+        )
 
     # ---- natural parametrisation: clustered sandwich for (beta, log sigma)
     sig = 1.0 / float(tau)
@@ -275,7 +399,7 @@ def _fit(data: TobitData, *, max_iter: int, tol: float, cg_tol: float, init) -> 
     P, scores, h, _ = _schur_pieces(X, qaa, qab, qbb, la, lb, fe, cg_tol)
     live = qaa > 1e-14 * jnp.max(qaa)
     R_tilde = jnp.concatenate([X, jnp.where(live, qab / qaa, 0.0)[:, None]], axis=1) - h
-    Pinv = np.linalg.inv(np.asarray(P))
+    Pinv = _checked_inverse(np.asarray(P), [*names, "log sigma"], converged, diag)
     scores_np = np.asarray(scores)
     if data.cluster is None:
         cl = np.arange(n)
@@ -285,6 +409,25 @@ def _fit(data: TobitData, *, max_iter: int, tol: float, cg_tol: float, init) -> 
     S_c = np.asarray(jax.ops.segment_sum(scores, jnp.asarray(cl), num_segments=G))
     meat = S_c.T @ S_c * (G / (G - 1) if G > 1 else 1.0)
     V = Pinv @ meat @ Pinv
+    se = np.sqrt(np.clip(np.diag(V), 0.0, None))
+    bad = [
+        f"{nm}={v:g}"
+        for nm, v, d in zip([*names, "log sigma"], se, np.diag(V), strict=True)
+        if not np.isfinite(d) or d <= 0
+    ]
+    if bad:
+        raise EstimationError(
+            f"Tobit: standard error(s) {', '.join(bad)} are zero or not finite: the clustered "
+            f"scores ({G} clusters) carry no information on them"
+        )
+    for k, nm in enumerate(names):
+        if x_sd[k] > 0 and se[k] > EXPLODING_SE * y_scale / x_sd[k]:
+            _warn(
+                diag,
+                f"Tobit: the standard error of '{nm}' ({se[k]:.3g}) is exploding (over "
+                f"{EXPLODING_SE:g} x sd(y) / sd({nm}) within the effects): the data barely "
+                "identify it",
+            )
     return TobitFit(
         beta=np.asarray(beta),
         sigma=sig,
@@ -300,4 +443,41 @@ def _fit(data: TobitData, *, max_iter: int, tol: float, cg_tol: float, init) -> 
         dl_dmu=np.asarray(la),
         q_mumu=np.asarray(qaa),
         R_tilde=np.asarray(R_tilde),
+        diagnostics=tuple(diag),
     )
+
+
+def _checked_inverse(
+    P: np.ndarray, names: list[str], converged: bool, diag: list[str]
+) -> np.ndarray:
+    """Inverse of the (slopes, log sigma) information matrix, refusing a singular one.
+
+    The check is on the matrix scaled to a unit diagonal, so it does not depend on units.
+    """
+    d = np.diag(P)
+    if not np.isfinite(P).all() or (d <= 0).any():
+        who = [nm for nm, v in zip(names, d, strict=True) if not np.isfinite(v) or v <= 0]
+        raise EstimationError(
+            f"Tobit: the information matrix is not positive at the optimum for {who or names}: "
+            "the data carry no information on them"
+            + ("" if converged else " (Newton did not converge)")
+        )
+    s = 1.0 / np.sqrt(d)
+    Ps = P * np.outer(s, s)
+    w, vec = np.linalg.eigh((Ps + Ps.T) / 2)
+    if w[0] <= SINGULAR_TOL:
+        order = np.argsort(-np.abs(vec[:, 0]))
+        who = [names[k] for k in order[:2] if abs(vec[k, 0]) > 0.1] or [names[order[0]]]
+        raise EstimationError(
+            f"Tobit: the information matrix is singular at the optimum (smallest scaled "
+            f"eigenvalue {w[0]:.2g}): {' and '.join(who)} are not separately identified"
+            + ("" if converged else " (Newton did not converge)")
+        )
+    if w[0] < NEAR_SINGULAR_TOL:
+        who = [names[k] for k in np.argsort(-np.abs(vec[:, 0]))[:2]]
+        _warn(
+            diag,
+            f"Tobit: the information matrix is nearly singular (smallest scaled eigenvalue "
+            f"{w[0]:.2g}, involving {' and '.join(who)}): standard errors are unreliable",
+        )
+    return np.linalg.inv(P)
