@@ -45,6 +45,7 @@ measured effect on divergences and ESS is in ``benchmarks/README.md``.
 
 from __future__ import annotations
 
+from .design import InformationWarning
 from .diagnostics import (
     SamplingWarning,
     check_sampling,
@@ -60,6 +61,7 @@ from .spec import DEFAULT_PRIORS, ModelSpec, available_models, load_model
 
 __all__ = [
     "DEFAULT_PRIORS",
+    "InformationWarning",
     "ModelSpec",
     "SamplingWarning",
     "StructuralFit",

@@ -1,14 +1,74 @@
-"""``structest fit``: fit a structural model and write the posterior to NetCDF."""
+"""``structest fit``: fit a structural model and write the posterior to NetCDF.
+
+Options are checked when parsed; the model, the input files and ``--out`` before any
+work (``--out`` may not be ``--data`` or the model file, nor an existing folder or
+non-NetCDF file); the fit is written atomically, so a fit killed at any point leaves an
+existing ``--out`` as it was.
+"""
 
 from __future__ import annotations
 
 import time
 import warnings
+from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import typer
 
+from .._io import check_output, data_dir, float_option, models_dir, reading, writing
+from ..errors import OptionError
 from .spec import DEFAULT_MODEL
+
+#: sampler backends of :func:`structest.fit` (an Enum: choices work with every typer)
+Backend = Enum("Backend", {"numpyro": "numpyro", "pymc": "pymc"}, type=str)
+
+#: largest seed (JAX and NumPy take 32-bit seeds)
+MAX_SEED = 2**32 - 1
+
+
+def model_file(model: str) -> Path | None:
+    """The TOML file ``--model`` names: a ``.toml`` path, else the bundled model's file.
+
+    Raises
+    ------
+    OptionError
+        A ``.toml`` path that does not exist.
+    """
+    path = Path(model).expanduser()
+    if path.suffix == ".toml":
+        if not path.is_file():
+            raise OptionError(f"--model {model}: file not found")
+        return path
+    bundled = models_dir() / f"{model}.toml"
+    return bundled if bundled.is_file() else None
+
+
+def load_model_option(model: str) -> Any:
+    """Load ``--model`` (a bundled name or a TOML path) before any other work."""
+    from .spec import load_model
+
+    model_file(model)
+    with reading("--model", model):
+        return load_model(str(Path(model).expanduser()) if model.endswith(".toml") else model)
+
+
+def load_panel_option(data: Path | None, option: str = "--data") -> Any:
+    """The panel of ``--data`` (None: the bundled one); unreadable files: InputFileError."""
+    if data is None:
+        from ..data.load import load_panel
+
+        with reading("bundled panel", "data/panel.parquet"):
+            return load_panel()
+    from ..panel import Panel
+
+    with reading(option, data):
+        return Panel.from_file(data)
+
+
+def bundled_panel_file() -> Path:
+    """The bundled panel file (an input when ``--data`` is not given)."""
+    return data_dir() / "panel.parquet"
 
 
 def register(app: typer.Typer) -> None:
@@ -16,57 +76,98 @@ def register(app: typer.Typer) -> None:
 
     @app.command("fit")
     def fit_cmd(
-        out: Path = typer.Option(..., "--out", help="NetCDF file to write (atomically)."),
+        out: Path = typer.Option(
+            ...,
+            "--out",
+            help="NetCDF file to write (atomically; not --data, not an existing folder).",
+        ),
         model: str = typer.Option(
             DEFAULT_MODEL, "--model", help="Bundled model name or path to a TOML file."
         ),
         data: Path | None = typer.Option(
-            None, "--data", help="Panel CSV/parquet (default: the bundled panel)."
+            None,
+            "--data",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="Panel CSV/parquet (default: the bundled panel).",
         ),
-        chains: int = typer.Option(4, "--chains"),
-        draws: int = typer.Option(1000, "--draws"),
-        tune: int = typer.Option(1000, "--tune"),
-        seed: int = typer.Option(0, "--seed"),
+        chains: int = typer.Option(4, "--chains", min=1, help="Number of NUTS chains (>= 1)."),
+        draws: int = typer.Option(
+            1000, "--draws", min=1, help="Draws kept per chain after warm-up (>= 1)."
+        ),
+        tune: int = typer.Option(
+            1000, "--tune", min=0, help="Warm-up iterations per chain (>= 0)."
+        ),
+        seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="Random seed (>= 0)."),
         target_accept: float = typer.Option(
             0.95,
             "--target-accept",
-            help="NUTS target acceptance (higher: smaller steps, fewer divergences, slower).",
+            callback=float_option(low=0.0, high=1.0, low_open=True, high_open=True),
+            help="NUTS target acceptance in (0, 1) (higher: smaller steps, fewer "
+            "divergences, slower).",
         ),
-        backend: str = typer.Option("numpyro", "--backend", help="numpyro or pymc."),
+        backend: Backend = typer.Option(
+            Backend.numpyro, "--backend", help="Sampler: numpyro (default) or pymc."
+        ),
         progress: bool = typer.Option(
             True, "--progress/--no-progress", help="Progress bar (off when CI is set)."
         ),
+        strict: bool = typer.Option(
+            False,
+            "--strict",
+            help="Exit with status 1 when the sampler reports problems (divergences, "
+            "R-hat, ESS); the fit is written anyway.",
+        ),
     ) -> None:
         """Fit the structural model (NumPyro NUTS), save it and print a summary."""
+        from .._devices import default_host_devices
+
+        # every check before any work: the environment, the model, the output
+        default_host_devices()
+        spec = load_model_option(model)
+        inputs = [
+            ("--data", data) if data is not None else ("bundled panel", bundled_panel_file()),
+            ("--model", model_file(model)),
+        ]
+        out = check_output(out, inputs=inputs, kind="file", fmt="netcdf")
+
         from .._devices import set_host_devices
-        from ..panel import Panel
+        from .design import InformationWarning
         from .diagnostics import SamplingWarning
         from .sampling import fit
 
         set_host_devices(strict=False)  # one XLA CPU device per core: chains in parallel
-
-        if data is None:
-            from ..data.load import load_panel
-
-            panel = load_panel()
-        else:
-            panel = Panel.from_file(data)
+        panel = load_panel_option(data)
+        typer.echo(
+            f"fitting '{spec.name}' ({chains} chains x {draws} draws, {tune} warm-up, "
+            f"{backend.value}) on {len(panel)} obs -> {out}",
+            err=True,
+        )
         t0 = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SamplingWarning)  # printed below instead
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             result = fit(
                 panel,
-                model,
+                spec,
                 chains=chains,
                 draws=draws,
                 tune=tune,
                 seed=seed,
                 target_accept=target_accept,
-                backend=backend,
+                backend=backend.value,
                 progress_bar=None if progress else False,
             )
         elapsed = time.perf_counter() - t0
-        result.save(out)
+        for w in caught:  # sampling problems are printed below; library banners dropped
+            if issubclass(w.category, InformationWarning):
+                typer.echo(f"WARNING: {w.message}", err=True)
+            elif issubclass(w.category, UserWarning) and not issubclass(
+                w.category, SamplingWarning
+            ):
+                typer.echo(f"note: {w.message}", err=True)
+        with writing("--out", out):
+            result.save(out)
         div = int(result.idata.sample_stats["diverging"].values.sum())
         table = result.summary()
         typer.echo(
@@ -82,3 +183,9 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"WARNING: {msg}", err=True)
         if not problems:
             typer.echo("sampling diagnostics OK (no divergences, R-hat <= 1.01, bulk ESS >= 400)")
+        elif strict:
+            typer.echo(
+                f"--strict: {len(problems)} sampling problem(s); exit status 1 ({out} written)",
+                err=True,
+            )
+            raise typer.Exit(1)

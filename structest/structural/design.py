@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..equations import mfn_rel
-from ..errors import SpecError
+from ..errors import EstimationError, PanelError, SpecError
 from ..panel import MFN_TOL, Panel
 from .likelihood import EXACT, LEFT, NONE, RIGHT
 from .spec import ModelSpec
@@ -114,10 +114,18 @@ def build_design(
                 f"available key columns: imp_ind_year, exp_ind_year, imp_ind, imp_year, ind_year, "
                 f"exp_ind, exp_year, pair, importer, exporter, industry, year; derived: regime"
             )
-    if spec.ratios == "log":
-        x = {k: df[f"log_{k[2:]}_ratio"].to_numpy(float) for k in ("x_ip", "x_fva", "x_dva")}
-    else:
-        x = {k: df[f"{k[2:]}_ratio"].to_numpy(float) for k in ("x_ip", "x_fva", "x_dva")}
+    fmt = "log_{}_ratio" if spec.ratios == "log" else "{}_ratio"
+    ratio_cols = {k: fmt.format(k[2:]) for k in ("x_ip", "x_fva", "x_dva")}
+    need = [*ratio_cols.values(), "tariff", "mfn", "censored", "rta"]
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise PanelError(
+            [
+                f"the panel lacks column(s) {missing} that the structural model needs; build "
+                "panels with Panel.from_frame(df) (it validates and adds the derived columns)"
+            ]
+        )
+    x = {k: df[c].to_numpy(float) for k, c in ratio_cols.items()}
     tariff = df["tariff"].to_numpy(float)
     mfn = df["mfn"].to_numpy(float)
     # the right-censoring point: where the panel starts recording "at MFN"
@@ -204,3 +212,108 @@ def build_design(
         group_cols=dict(spec.hierarchy),
         regressors=tuple(regs),
     )
+
+
+class InformationWarning(UserWarning):
+    """Some terms of the model have no uncensored observations: their parameters are
+    identified by their priors only."""
+
+
+#: design array -> the panel column it comes from (for messages)
+_SOURCE = {
+    "x_ip": "log_ip_ratio / ip_ratio",
+    "x_fva": "log_fva_ratio / fva_ratio",
+    "x_dva": "log_dva_ratio / dva_ratio",
+    "tariff": "tariff",
+    "mfn": "mfn",
+    "threshold": "mfn_threshold",
+    "rta": "rta",
+    "gsp": "gsp",
+}
+
+
+def check_information(design: Design, spec: ModelSpec) -> list[str]:
+    """Check, before sampling, that the panel carries information for what the model asks.
+
+    Returns warnings (one line each) for terms without uncensored observations, whose
+    parameters the posterior would only repeat from the prior: the RTA regime's terms
+    with no uncensored observation inside RTAs (or outside), the GSP shift with none
+    GSP-eligible outside RTAs, an MFN-scaled error with one MFN rate.
+
+    Raises
+    ------
+    PanelError
+        Non-finite values in an array the likelihood reads (a panel built without
+        :meth:`structest.Panel.from_frame`).
+    EstimationError
+        No uncensored observation at all (e.g. ``mfn = 0`` everywhere, or every tariff at
+        MFN or at the lower bound): the fit would return the prior as if it were a
+        posterior.
+    """
+    arrays = design.arrays
+    problems = []
+    for key, col in _SOURCE.items():
+        if key in arrays:
+            v = np.asarray(arrays[key], float)
+            bad = ~np.isfinite(v)
+            if bad.any():
+                rows = np.flatnonzero(bad)[:5].tolist()
+                problems.append(
+                    f"column '{col}' has {int(bad.sum())} non-finite value(s) (rows {rows}); "
+                    "build panels with Panel.from_frame(df), which validates them"
+                )
+    if problems:
+        raise PanelError(problems)
+    kind = np.asarray(arrays["kind"])
+    n = kind.size
+    exact = kind == EXACT
+    if n == 0:
+        raise EstimationError(f"model '{spec.name}': the panel has no observations")
+    if not exact.any():
+        n_right = int((kind == RIGHT).sum())
+        n_left = int((kind == LEFT).sum())
+        n_none = int((kind == NONE).sum())
+        low = "none" if spec.lower is None else f"{spec.lower:g}"
+        raise EstimationError(
+            f"model '{spec.name}': none of the panel's {n} observations is uncensored "
+            f"({n_right} recorded at MFN, {n_left} at the lower bound {low}, {n_none} with an "
+            f"MFN rate at or below the lower bound, which carry no information); the fit "
+            "would return the prior as the posterior. It needs applied tariffs strictly "
+            "between the lower bound and MFN"
+        )
+    out: list[str] = []
+    if spec.rta_regime:
+        inside = np.asarray(arrays["rta"], float) > 0.5
+        n_in, n_out = int((exact & inside).sum()), int((exact & ~inside).sum())
+        if n_in == 0:
+            params = ["eps_tilde", "lambda_tilde"]
+            params += [p for p in ("delta_rta", "rta_shift") if p in spec.structural]
+            out.append(
+                f"model '{spec.name}' has an RTA regime but the panel has no uncensored "
+                f"observation inside RTAs ({int(inside.sum())} in all): {', '.join(params)} "
+                "(and g_IP_rta, g_FVA_rta) are identified by their priors only; fit a model "
+                "with rta_regime = false (e.g. 'pooled') instead"
+            )
+        if n_out == 0:
+            out.append(
+                f"model '{spec.name}': the panel has no uncensored observation outside RTAs "
+                f"({int((~inside).sum())} in all): eps, lambda_abs, eps_r_abroad and "
+                "delta_dstar (the intercept 100/eps, g_IP, g_FVA, g_DVA) are identified by "
+                "their priors only"
+            )
+    if spec.gsp_regime and "gsp" in arrays:
+        n_gsp = int((exact & (np.asarray(arrays["gsp"], float) > 0.5)).sum())
+        if n_gsp == 0:
+            out.append(
+                f"model '{spec.name}' has a GSP regime but no uncensored GSP-eligible "
+                "observation outside RTAs: gsp_shift is identified by its prior only"
+            )
+    if spec.mfn_scaled_errors:
+        mfn = np.asarray(arrays["mfn"], float)[exact]
+        if np.ptp(mfn) == 0:
+            out.append(
+                f"model '{spec.name}' scales the errors with MFN but every uncensored "
+                f"observation has the same MFN rate ({mfn[0]:g}): sigma_mfn is identified by "
+                "its prior only"
+            )
+    return out

@@ -18,10 +18,15 @@ from .program import coef_names
 #: sampler thresholds reported loudly
 RHAT_MAX = 1.01
 ESS_MIN = 400
+#: fewest draws per chain for which R-hat and ESS mean anything
+DRAWS_MIN = 100
+#: fewest chains for R-hat (between-chain convergence)
+CHAINS_MIN = 2
 
 
 class SamplingWarning(UserWarning):
-    """NUTS trouble: divergences, R-hat above 1.01 or bulk ESS below 400."""
+    """NUTS trouble: divergences, R-hat above 1.01 or bulk ESS below 400, R-hat or ESS not
+    computable (NaN), or too few chains or draws to judge convergence."""
 
 
 def key_variables(fit: Any) -> list[str]:
@@ -32,37 +37,114 @@ def key_variables(fit: Any) -> list[str]:
     return [n for n in names if n in idata.posterior]
 
 
+def _worst(values: Any, worst: Any) -> float:
+    """The worst finite entry of a diagnostic array, or NaN when any entry is NaN/inf."""
+    v = np.asarray(values, float).reshape(-1)
+    if v.size == 0:
+        return float("nan")
+    if not np.isfinite(v).all():
+        return float("nan")
+    return float(worst(v))
+
+
+def _names(d: dict[str, float]) -> str:
+    keys = sorted(d)
+    return ", ".join(keys[:6]) + (f" and {len(keys) - 6} more" if len(keys) > 6 else "")
+
+
 def check_sampling(fit: Any) -> list[str]:
-    """Messages for divergences, R-hat > 1.01 and bulk ESS < 400 (empty when clean)."""
+    """Problems of the sampler, one line each (empty when the run can be trusted).
+
+    Reported: divergences after warm-up; fewer than :data:`CHAINS_MIN` chains (R-hat
+    undefined) or fewer than :data:`DRAWS_MIN` draws per chain (R-hat and ESS unreliable);
+    non-finite draws; draws that never change (a stuck sampler: ArviZ then reports the full
+    ESS); R-hat or bulk ESS that cannot be computed (NaN); R-hat > :data:`RHAT_MAX`; bulk ESS < :data:`ESS_MIN`. A NaN never counts
+    as a pass.
+    """
+    import warnings
+
     import arviz as az
 
     idata = idata_of(fit)
 
     msgs: list[str] = []
-    div = int(np.asarray(idata.sample_stats["diverging"]).sum())
-    if div:
-        msgs.append(f"{div} divergent transition(s) after warm-up; the posterior may be biased")
+    if "posterior" not in idata.groups():
+        return ["no posterior draws (no 'posterior' group): nothing to diagnose"]
     post = idata.posterior
-    n_chain = post.sizes["chain"]
-    rh = az.rhat(post) if n_chain > 1 else None
-    ess = az.ess(post, method="bulk")
+    if "sample_stats" in idata.groups() and "diverging" in idata.sample_stats:
+        div = int(np.asarray(idata.sample_stats["diverging"]).sum())
+        if div:
+            msgs.append(f"{div} divergent transition(s) after warm-up; the posterior may be biased")
+    else:
+        msgs.append("no divergence record (sample_stats.diverging): divergences unchecked")
+    n_chain, n_draw = int(post.sizes.get("chain", 0)), int(post.sizes.get("draw", 0))
+    if n_chain < CHAINS_MIN:
+        msgs.append(
+            f"only {n_chain} chain(s): R-hat (convergence across chains) cannot be computed; "
+            f"run at least {CHAINS_MIN} chains (4 recommended)"
+        )
+    if n_draw < DRAWS_MIN:
+        msgs.append(
+            f"only {n_draw} draw(s) per chain: R-hat and ESS are unreliable below "
+            f"{DRAWS_MIN}; run more draws"
+        )
+    if not post.data_vars or n_draw == 0:
+        msgs.append("the posterior holds no draws")
+        return msgs
+    nonfinite = {
+        k: 1.0 for k in post.data_vars if not np.isfinite(np.asarray(post[k].values, float)).all()
+    }
+    if nonfinite:
+        msgs.append(
+            f"non-finite (NaN/inf) draws in {len(nonfinite)} variable(s): {_names(nonfinite)}"
+        )
+    frozen = {}
+    for k in post.data_vars:
+        v = np.asarray(post[k].values, float)
+        flat = v.reshape(-1, *v.shape[2:]) if v.ndim > 2 else v.reshape(-1, 1)
+        if k not in nonfinite and flat.shape[0] > 1 and (np.ptp(flat, axis=0) == 0).any():
+            frozen[k] = 1.0
+    if frozen:
+        msgs.append(
+            f"constant draws (the sampler did not move) in {len(frozen)} variable(s): "
+            f"{_names(frozen)}"
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ArviZ warns about few draws / NaN: reported here
+        rh = az.rhat(post) if n_chain >= CHAINS_MIN else None
+        ess = az.ess(post, method="bulk") if n_draw >= 4 else None
     if rh is not None:
-        worst = {k: float(np.nanmax(rh[k].values)) for k in rh.data_vars}
+        worst = {k: _worst(rh[k].values, np.max) for k in rh.data_vars}
+        nan = {k: v for k, v in worst.items() if np.isnan(v)}
         bad = {k: v for k, v in worst.items() if v > RHAT_MAX}
+        if nan:
+            msgs.append(
+                f"R-hat is NaN (not computable: constant or non-finite draws, a stuck chain?) "
+                f"for {len(nan)} variable(s): {_names(nan)}"
+            )
         if bad:
             top = sorted(bad.items(), key=lambda kv: -kv[1])[:6]
             msgs.append(
                 f"R-hat > {RHAT_MAX} for {len(bad)} variable(s): "
                 + ", ".join(f"{k}={v:.3f}" for k, v in top)
             )
-    low = {k: float(np.nanmin(ess[k].values)) for k in ess.data_vars}
-    bad_ess = {k: v for k, v in low.items() if v < ESS_MIN}
-    if bad_ess:
-        top = sorted(bad_ess.items(), key=lambda kv: kv[1])[:6]
-        msgs.append(
-            f"bulk ESS < {ESS_MIN} for {len(bad_ess)} variable(s): "
-            + ", ".join(f"{k}={v:.0f}" for k, v in top)
-        )
+    if ess is None:
+        msgs.append(f"bulk ESS not computed ({n_draw} draw(s) per chain)")
+    else:
+        low = {k: _worst(ess[k].values, np.min) for k in ess.data_vars}
+        nan = {k: v for k, v in low.items() if np.isnan(v)}
+        bad_ess = {k: v for k, v in low.items() if v < ESS_MIN}
+        if nan:
+            msgs.append(
+                f"bulk ESS is NaN (not computable: constant or non-finite draws) for "
+                f"{len(nan)} variable(s): {_names(nan)}"
+            )
+        if bad_ess:
+            top = sorted(bad_ess.items(), key=lambda kv: kv[1])[:6]
+            msgs.append(
+                f"bulk ESS < {ESS_MIN} for {len(bad_ess)} variable(s): "
+                + ", ".join(f"{k}={v:.0f}" for k, v in top)
+            )
     return msgs
 
 

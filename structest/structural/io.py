@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .._io import atomic_write
-from ..errors import StructestError
+from ..errors import InputFileError, SpecError, StructestError
 from ..panel import Panel
 from .design import Design
 from .program import Sites
@@ -146,7 +146,7 @@ def stored_panel(idata: Any) -> Panel:
     panel = Panel(df=frame, dropped=dropped, meta=meta)
     want = attrs.get("panel_fingerprint")
     if want is not None and panel.fingerprint() != want:
-        raise StructestError(
+        raise InputFileError(
             "the panel stored in this fit does not match its fingerprint (the file was altered)"
         )
     return panel
@@ -158,7 +158,15 @@ def idata_of(fit: Any) -> Any:
 
 
 def fit_spec(idata: Any) -> ModelSpec:
-    """The :class:`ModelSpec` stored in ``idata.posterior.attrs['model_spec']``."""
+    """The :class:`ModelSpec` stored in ``idata.posterior.attrs['model_spec']``.
+
+    Raises
+    ------
+    StructestError
+        No posterior or no ``model_spec`` attribute (not a fit of structest).
+    SpecError
+        The stored spec is not valid JSON or not a valid model.
+    """
     try:
         text = idata.posterior.attrs["model_spec"]
     except (KeyError, AttributeError) as exc:
@@ -173,16 +181,70 @@ def save_idata(idata: Any, path: str | Path) -> Path:
     return atomic_write(path, idata.to_netcdf)
 
 
+#: the first bytes of a NetCDF-4 (HDF5) and a classic NetCDF file
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_CDF_MAGIC = (b"CDF\x01", b"CDF\x02", b"CDF\x05")
+#: groups every fit written by structest carries
+REQUIRED_GROUPS = ("posterior", "sample_stats", "observed_data")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
 def load_idata(path: str | Path) -> Any:
-    """Read a fit written by :func:`save_idata` fully into memory (spec validated)."""
+    """Read a fit written by :func:`save_idata` fully into memory (spec validated).
+
+    Raises
+    ------
+    InputFileError
+        One line naming the file: missing, a directory, unreadable, not NetCDF (or
+        truncated), without the groups of a structest fit, or with a stored model spec
+        that is missing or invalid.
+    """
     import arviz as az
 
-    path = Path(path)
+    if not isinstance(path, (str, Path)) or "\x00" in str(path):
+        raise InputFileError(f"fit file: expected a path, got {type(path).__name__} {path!r}")
+    path = Path(path).expanduser()
     if not path.exists():
-        raise StructestError(f"fit file not found: {path}")
-    with _quiet():
-        idata = az.from_netcdf(path)
-    for g in idata.groups():
-        getattr(idata, g).load()
-    fit_spec(idata)  # validates
+        raise InputFileError(f"fit file not found: {path}")
+    if path.is_dir():
+        raise InputFileError(f"fit file {path} is a directory, not a NetCDF file")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise InputFileError(f"cannot read fit file {path}: {exc.strerror or exc}") from None
+    if not (head.startswith(_HDF5_MAGIC) or head[:4] in _CDF_MAGIC):
+        what = "it is empty" if not head else f"it starts with {head[:8]!r}"
+        raise InputFileError(
+            f"fit file {path} is not a NetCDF file ({what}); write fits with "
+            "StructuralFit.save or `structest fit --out`"
+        )
+    try:
+        with _quiet(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            idata = az.from_netcdf(path)
+            for g in idata.groups():
+                getattr(idata, g).load()
+    except Exception as exc:  # netCDF4/h5py/xarray raise many kinds on a damaged file
+        raise InputFileError(
+            f"fit file {path} cannot be read as NetCDF (truncated or damaged?): {_first_line(exc)}"
+        ) from None
+    missing = [g for g in REQUIRED_GROUPS if g not in idata.groups()]
+    if missing:
+        raise InputFileError(
+            f"fit file {path} is not a structest fit: it lacks the group(s) {missing} "
+            f"(has {list(idata.groups())})"
+        )
+    if "model_spec" not in idata.posterior.attrs:
+        raise InputFileError(
+            f"fit file {path} is not a structest fit: its posterior has no 'model_spec' attribute"
+        )
+    try:
+        fit_spec(idata)  # validates
+    except SpecError as exc:
+        raise InputFileError(f"fit file {path}: the stored model is invalid: {exc}") from None
     return idata

@@ -40,56 +40,132 @@ FAMILIES: dict[str, int] = {
     "exponential": 1,
 }
 
+#: family -> the name of each argument, as messages call it
+ARG_NAMES: dict[str, tuple[str, ...]] = {
+    "lognormal": ("location (mean of the log)", "sd (of the log)"),
+    "normal": ("location", "sd"),
+    "halfnormal": ("sd",),
+    "beta": ("alpha", "beta"),
+    "gamma": ("shape", "rate"),
+    "truncnormal": ("location", "sd", "low"),
+    "exponential": ("rate",),
+}
+
+#: family -> indices of the arguments that must be > 0 (scales, shapes, rates)
+POSITIVE_ARGS: dict[str, tuple[int, ...]] = {
+    "lognormal": (1,),
+    "normal": (1,),
+    "halfnormal": (0,),
+    "beta": (0, 1),
+    "gamma": (0, 1),
+    "truncnormal": (1,),
+    "exponential": (0,),
+}
+
+#: Largest absolute value of a prior argument: tariffs are in pp and parameters are O(1)
+#: to O(100), so a larger number is a typo (and overflows the sampler's arithmetic).
+ARG_MAX: float = 1e6
+#: Log-normal priors: largest |location| and largest sd of the log (exp(50) ~ 5e21 already
+#: dwarfs any parameter of the model; beyond these ``exp`` overflows to inf).
+LOGNORMAL_LOC_MAX: float = 50.0
+LOGNORMAL_SD_MAX: float = 10.0
+#: Truncated normal: ``low`` must lie below ``location + TRUNC_SDS * sd``, else the prior
+#: has (numerically) no mass above its bound.
+TRUNC_SDS: float = 8.0
+
 #: Families whose support is (0, inf): such parameters may vary by group (log-scale shrinkage).
 POSITIVE_FAMILIES = frozenset({"lognormal", "halfnormal", "gamma", "exponential"})
 
 PriorTuple = tuple[Any, ...]
 
 
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(
+        x, (bool, np.bool_)
+    )
+
+
 def check_prior(name: str, prior: Sequence[Any]) -> PriorTuple:
     """Validate a prior tuple and return it normalised (lower-case family, float args).
+
+    Every message starts with the key path, ``priors.<name>:``.
 
     Raises
     ------
     SpecError
-        Naming the parameter when the family is unknown, the arity is wrong or a scale is
-        not positive.
+        Naming the parameter when the prior is not a list, the family is unknown, the
+        number of arguments is wrong, an argument is not a finite number, a scale is not
+        positive, or a value is far outside any sensible range.
     """
-    if isinstance(prior, str) or not isinstance(prior, Sequence) or len(prior) == 0:
+    where = f"priors.{name}"
+    if isinstance(prior, (str, bytes)) or not isinstance(prior, Sequence) or len(prior) == 0:
         raise SpecError(
-            f"prior for '{name}' must be a tuple (family, *args), e.g. ('lognormal', 1.6, 1.0); "
-            f"got {prior!r}"
+            f"{where}: the prior for '{name}' must be a list [family, *args], e.g. "
+            f'["lognormal", 1.6, 0.5]; got {_short(prior)}'
         )
-    family = str(prior[0]).lower()
-    if family not in FAMILIES:
+    fam = prior[0]
+    if not isinstance(fam, str) or fam.lower() not in FAMILIES:
         raise SpecError(
-            f"prior for '{name}': unknown family {prior[0]!r}; known: {sorted(FAMILIES)}"
+            f"{where}: the prior for '{name}' has unknown family {_short(fam)}; known: "
+            f"{sorted(FAMILIES)}"
         )
+    family = fam.lower()
     args = tuple(prior[1:])
     if len(args) != FAMILIES[family]:
+        names = ", ".join(ARG_NAMES[family])
         raise SpecError(
-            f"prior for '{name}': family '{family}' takes {FAMILIES[family]} argument(s), "
-            f"got {len(args)} ({prior!r})"
+            f"{where}: the prior for '{name}': family '{family}' takes {FAMILIES[family]} "
+            f"argument(s) ({names}), got {len(args)} ({_short(list(prior))})"
         )
-    try:
-        vals = tuple(float(a) for a in args)
-    except (TypeError, ValueError) as exc:
-        raise SpecError(f"prior for '{name}': arguments must be numbers, got {args!r}") from exc
-    scale_pos = {
-        "lognormal": (1,),
-        "normal": (1,),
-        "halfnormal": (0,),
-        "beta": (0, 1),
-        "gamma": (0, 1),
-        "truncnormal": (1,),
-        "exponential": (0,),
-    }[family]
-    for k in scale_pos:
-        if not vals[k] > 0:
+    vals = []
+    for k, a in enumerate(args):
+        what = ARG_NAMES[family][k]
+        if not _is_number(a):
             raise SpecError(
-                f"prior for '{name}': argument {k + 1} of '{family}' must be > 0, got {vals[k]}"
+                f"{where}: {what} of '{name}' ({family} argument {k + 1}) must be a number, "
+                f"got {_short(a)}"
             )
+        v = float(a)
+        positive = k in POSITIVE_ARGS[family]
+        if positive and not (np.isfinite(v) and v > 0):
+            raise SpecError(
+                f"{where}: {what} of '{name}' ({family} argument {k + 1}) must be a positive "
+                f"finite number, got {v!r}"
+            )
+        if not np.isfinite(v):
+            raise SpecError(
+                f"{where}: {what} of '{name}' ({family} argument {k + 1}) must be a finite "
+                f"number, got {v!r}"
+            )
+        if abs(v) > ARG_MAX:
+            raise SpecError(
+                f"{where}: {what} of '{name}' ({family} argument {k + 1}) = {v:g} is beyond "
+                f"+-{ARG_MAX:g}; a typo?"
+            )
+        vals.append(v)
+    if family == "lognormal":
+        if abs(vals[0]) > LOGNORMAL_LOC_MAX or vals[1] > LOGNORMAL_SD_MAX:
+            raise SpecError(
+                f"{where}: lognormal prior of '{name}' needs |location| <= "
+                f"{LOGNORMAL_LOC_MAX:g} and sd <= {LOGNORMAL_SD_MAX:g} (they are on the log "
+                f"scale; exp overflows beyond), got {vals[0]:g}, {vals[1]:g}"
+            )
+    if family == "truncnormal" and vals[2] >= vals[0] + TRUNC_SDS * vals[1]:
+        raise SpecError(
+            f"{where}: truncnormal prior of '{name}': low = {vals[2]:g} must lie below "
+            f"location + {TRUNC_SDS:g} sd = {vals[0] + TRUNC_SDS * vals[1]:g} (else it has no "
+            "mass above its bound)"
+        )
     return (family, *vals)
+
+
+def _short(x: Any, limit: int = 60) -> str:
+    """``repr`` of a value, cut to ``limit`` characters (messages stay one line)."""
+    try:
+        text = repr(x)
+    except RecursionError:
+        return "<a value nested too deeply>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def numpyro_dist(prior: PriorTuple) -> Any:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import StructestError
+from ..errors import InputFileError, PanelError, StructestError
 from ..panel import Panel
 from .design import Design, build_design
 from .io import PANEL_GROUP, fit_spec, load_idata, save_idata, stored_panel
@@ -61,6 +61,13 @@ class StructuralFit:
             keys or tariffs differ from the fitted ones raises (never a silent mismatch).
         """
         spec = fit_spec(idata)
+        need = [*spec.scalar_params, *spec.vector_params, *(f"fe_{e}" for e in spec.effects)]
+        lacking = [k for k in need if k not in idata.posterior]
+        if lacking:
+            raise InputFileError(
+                f"this fit's posterior lacks the variable(s) {lacking[:6]} of model "
+                f"'{spec.name}' (incomplete or edited)"
+            )
         if panel is not None and not isinstance(panel, Panel):
             raise StructestError(f"expected a structest Panel, got {type(panel).__name__}")
         if panel is not None:
@@ -84,8 +91,32 @@ class StructuralFit:
 
         Without ``panel`` the fit uses the panel stored in the file (the one it was made
         on); with one, its fingerprint must match.
+
+        Raises
+        ------
+        InputFileError
+            The file is missing, a directory, not NetCDF, truncated, not a structest fit,
+            or its contents are incomplete (one line naming the file).
+        StructestError
+            ``panel`` is not the panel the fit was made on.
         """
-        return cls.from_idata(load_idata(path), panel)
+        idata = load_idata(path)
+        try:
+            return cls.from_idata(idata, panel)
+        except InputFileError as exc:
+            raise InputFileError(f"fit file {path}: {exc}") from None
+        except PanelError as exc:
+            raise InputFileError(
+                f"fit file {path}: its stored panel is unusable: {exc.problems[0]}"
+            ) from None
+        except StructestError:
+            raise
+        except (KeyError, IndexError, ValueError, TypeError, AttributeError) as exc:
+            text = str(exc).strip().splitlines()
+            raise InputFileError(
+                f"fit file {path} is incomplete or damaged: {type(exc).__name__} "
+                f"{text[0] if text else ''}".rstrip()
+            ) from None
 
     def save(self, path: str | Path) -> Path:
         """Write the fit (InferenceData with its panel and spec) to NetCDF atomically."""

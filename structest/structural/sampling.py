@@ -15,16 +15,16 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..errors import SpecError
+from ..errors import OptionError
 from ..panel import Panel
 from .backends import NutsRun
-from .design import Design, build_design
+from .design import Design, InformationWarning, build_design, check_information
 from .diagnostics import SamplingWarning, check_sampling
 from .io import assemble_idata
 from .posterior import log_prior_draws, loglik_draws
 from .program import Layout, Sites, coef_names, site_table
 from .results import StructuralFit
-from .spec import DEFAULT_MODEL, ModelSpec, load_model
+from .spec import DEFAULT_MODEL, ModelSpec, load_model, validate_spec
 
 Backend = Literal["numpyro", "pymc"]
 ChainMethod = Literal["auto", "parallel", "sequential", "vectorized"]
@@ -36,10 +36,88 @@ def _show_progress(progress_bar: bool | None) -> bool:
     return bool(progress_bar)
 
 
-def _positive_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise SpecError(f"fit: {name} must be an integer >= {minimum}, got {value!r}")
+#: largest accepted values of the NUTS settings (beyond them: a typo, or out of memory)
+MAX_CHAINS = 128
+MAX_DRAWS = 1_000_000
+#: seeds are 32-bit (PRNGKey, NumPy); the prior draws use ``(seed + 1) mod 2**32``
+MAX_SEED = 2**32 - 1
+
+
+def _int_option(name: str, value: Any, minimum: int, maximum: int) -> int:
+    """An integer option in ``[minimum, maximum]`` or a one-line :class:`OptionError`."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise OptionError(
+            f"fit: {name} must be an integer in [{minimum}, {maximum}], got "
+            f"{type(value).__name__} {value!r}"
+        )
+    if not minimum <= value <= maximum:
+        raise OptionError(
+            f"fit: {name} must be an integer in [{minimum}, {maximum}], got {value!r}"
+        )
     return int(value)
+
+
+def _check_options(
+    chains: Any,
+    draws: Any,
+    tune: Any,
+    seed: Any,
+    n_prior: Any,
+    backend: Any,
+    chain_method: Any,
+    target_accept: Any,
+    progress_bar: Any,
+    priors: Any,
+) -> tuple[int, int, int, int, int, float, str, str]:
+    """Validate :func:`fit`'s options before any work; one-line OptionError otherwise."""
+    chains = _int_option("chains", chains, 1, MAX_CHAINS)
+    draws = _int_option("draws", draws, 1, MAX_DRAWS)
+    tune = _int_option("tune", tune, 0, MAX_DRAWS)
+    n_prior = _int_option("n_prior", n_prior, 0, MAX_DRAWS)
+    seed = _int_option("seed", seed, 0, MAX_SEED)
+    backend = getattr(backend, "value", backend)  # the CLI's Enum
+    chain_method = getattr(chain_method, "value", chain_method)
+    if not isinstance(backend, str) or backend not in ("numpyro", "pymc"):
+        raise OptionError(f"fit: backend must be 'numpyro' or 'pymc', got {backend!r}")
+    methods = ("auto", "parallel", "sequential", "vectorized")
+    if not isinstance(chain_method, str) or chain_method not in methods:
+        raise OptionError(f"fit: chain_method must be one of {list(methods)}, got {chain_method!r}")
+    if isinstance(target_accept, (bool, np.bool_)) or not isinstance(
+        target_accept, (int, float, np.integer, np.floating)
+    ):
+        raise OptionError(
+            f"fit: target_accept must be a number in (0, 1), got "
+            f"{type(target_accept).__name__} {target_accept!r}"
+        )
+    ta = float(target_accept)
+    if not 0.0 < ta < 1.0:  # also NaN
+        raise OptionError(f"fit: target_accept must lie in (0, 1), got {target_accept!r}")
+    if progress_bar is not None and not isinstance(progress_bar, (bool, np.bool_)):
+        raise OptionError(f"fit: progress_bar must be True, False or None, got {progress_bar!r}")
+    if priors is not None and not isinstance(priors, Mapping):
+        raise OptionError(
+            "fit: priors must be a mapping name -> (family, *args), e.g. "
+            f"{{'eps': ('lognormal', 1.6, 0.5)}}, got {type(priors).__name__} {priors!r}"
+        )
+    return chains, draws, tune, seed, n_prior, ta, str(backend), str(chain_method)
+
+
+def _as_panel(panel: Any) -> Panel:
+    """The bundled panel (None), a Panel, or a DataFrame validated by ``Panel.from_frame``."""
+    import pandas as pd
+
+    if panel is None:
+        from ..data.load import load_panel
+
+        return load_panel()
+    if isinstance(panel, Panel):
+        return panel
+    if isinstance(panel, pd.DataFrame):
+        return Panel.from_frame(panel, meta={"source": "DataFrame passed to fit"})
+    raise OptionError(
+        "fit: panel must be a structest Panel, a pandas DataFrame (validated with "
+        f"Panel.from_frame) or None (the bundled panel), got {type(panel).__name__}"
+    )
 
 
 def fit(
@@ -62,7 +140,9 @@ def fit(
     Parameters
     ----------
     panel
-        The data; None loads the bundled panel (:func:`structest.load_panel`).
+        The data; None loads the bundled panel (:func:`structest.load_panel`); a pandas
+        DataFrame is validated and wrapped with :meth:`Panel.from_frame` (default options;
+        call it yourself for others, e.g. ``strict_codes=False``).
     model
         A bundled model name (see :func:`~structest.structural.spec.available_models`), a
         path to a TOML file or a :class:`ModelSpec`.
@@ -88,39 +168,42 @@ def fit(
     -------
     StructuralFit
         ``.idata`` holds the InferenceData; sampling problems raise a
-        :class:`SamplingWarning`.
-    """
-    chains = _positive_int("chains", chains, 1)
-    draws = _positive_int("draws", draws, 1)
-    tune = _positive_int("tune", tune, 0)
-    n_prior = _positive_int("n_prior", n_prior, 0)
-    seed = _positive_int("seed", seed, 0)
-    if backend not in ("numpyro", "pymc"):
-        raise SpecError(f"fit: backend must be 'numpyro' or 'pymc', got {backend!r}")
-    if chain_method not in ("auto", "parallel", "sequential", "vectorized"):
-        raise SpecError(f"fit: unknown chain_method {chain_method!r}")
-    try:
-        ta = float(target_accept)
-    except (TypeError, ValueError):
-        ta = float("nan")
-    if not 0.0 < ta < 1.0:
-        raise SpecError(f"fit: target_accept must lie in (0, 1), got {target_accept!r}")
-    spec = (model if isinstance(model, ModelSpec) else load_model(model)).with_priors(priors)
-    if panel is None:
-        from ..data.load import load_panel
+        :class:`SamplingWarning`; terms of the model without uncensored observations an
+        :class:`~structest.structural.design.InformationWarning`.
 
-        panel = load_panel()
-    if not isinstance(panel, Panel):
-        raise SpecError(
-            f"fit: panel must be a structest Panel (Panel.from_frame(df) validates a "
-            f"DataFrame), got {type(panel).__name__}"
-        )
+    Raises
+    ------
+    OptionError
+        A setting of the wrong type or out of range (checked before any work).
+    SpecError, InputFileError
+        A bad model (name, file or prior override).
+    PanelError
+        A DataFrame that fails validation.
+    EstimationError
+        No uncensored observation in the panel: nothing to learn from.
+
+    Notes
+    -----
+    Chain ``c`` starts from a key derived from ``seed`` and ``c`` only, and every chain
+    runs the same compiled program, so a seed gives the same draws whatever the number
+    of XLA devices (:func:`structest.set_host_devices`, ``STRUCTEST_HOST_DEVICES``) and
+    whichever of ``"auto"``, ``"parallel"`` and ``"sequential"`` runs them.
+    """
+    chains, draws, tune, seed, n_prior, ta, backend, chain_method = _check_options(
+        chains, draws, tune, seed, n_prior, backend, chain_method, target_accept,
+        progress_bar, priors,
+    )  # fmt: skip
+    base = validate_spec(model) if isinstance(model, ModelSpec) else load_model(model)
+    spec = base.with_priors(priors)
+    panel = _as_panel(panel)
     if backend == "numpyro" and chain_method == "auto" and chains > 1:
         # before any JAX work (the program's dry run below starts JAX): one device per chain
         from .._devices import default_host_devices, set_host_devices
 
         set_host_devices(min(chains, default_host_devices()), strict=False)
     design = build_design(panel, spec)
+    for msg in check_information(design, spec):  # raises when nothing is uncensored
+        warnings.warn(msg, InformationWarning, stacklevel=2)
     layout = Layout.of(design)
     sites = site_table(spec, layout, design.arrays)
     show = _show_progress(progress_bar)
@@ -131,7 +214,7 @@ def fit(
     run = NutsRun(design, spec, layout, sites, chains, draws, tune, seed, show, ta, chain_method)
     samples, stats, info = sample(run)
     prior_sites = (*spec.scalar_params, *spec.vector_params, *coef_names(spec))
-    prior = prior_draws(design, spec, n_prior, seed + 1, prior_sites)
+    prior = prior_draws(design, spec, n_prior, (seed + 1) % 2**32, prior_sites)
     prior = {k: v[None, ...] for k, v in prior.items()}
     post_ds = _posterior_dataset(samples, sites, design)
     ll = loglik_draws(post_ds, spec, design.arrays)

@@ -28,6 +28,8 @@ A file has the keys::
 from __future__ import annotations
 
 import json
+import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -37,8 +39,8 @@ from typing import Any
 
 from .._io import models_dir
 from ..codes import STRUCTURAL_PARAMS
-from ..errors import SpecError
-from .priors import POSITIVE_FAMILIES, PriorTuple, check_prior
+from ..errors import InputFileError, SpecError
+from .priors import POSITIVE_FAMILIES, PriorTuple, _short, check_prior
 
 #: The model :func:`structest.fit`, the CLI and the report use unless told otherwise: the
 #: best bundled model by PSIS-LOO and the posterior predictive checks on the bundled panel
@@ -350,54 +352,112 @@ def _toml_value(v: Any) -> str:
     raise TypeError(f"cannot write {v!r} to TOML")  # pragma: no cover
 
 
+#: control characters (NUL included) that no name, column or description may hold: they
+#: break NetCDF attributes (a fit would fail only when saved, after sampling) and terminals
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: longest model name / column name accepted
+_NAME_MAX = 200
+#: largest |lower| (pp): a left-censoring bound beyond it is a typo
+LOWER_MAX: float = 1000.0
+
+
+def _label(value: Any, where: str, what: str) -> str:
+    """A non-empty one-line string (model name, column name) or a SpecError naming ``where``."""
+    if not isinstance(value, str):
+        raise SpecError(f"{where} must be a string ({what}), got {_short(value)}")
+    if not value.strip():
+        raise SpecError(f"{where} must be a non-empty string ({what}), got {value!r}")
+    if _CONTROL.search(value) or "\n" in value or "\r" in value or "\t" in value:
+        raise SpecError(
+            f"{where} must not contain control characters (NUL, newline...), got {_short(value)}"
+        )
+    if len(value) > _NAME_MAX:
+        raise SpecError(f"{where} is longer than {_NAME_MAX} characters ({what})")
+    return value
+
+
+def _names(value: Any, source: str, key: str, what: str) -> tuple[str, ...]:
+    """A list of labels (see :func:`_label`) or a SpecError naming ``key`` (and the item)."""
+    if not isinstance(value, (list, tuple)):
+        raise SpecError(f"{source}: key '{key}' must be a list of {what}, got {_short(value)}")
+    return tuple(_label(v, f"{source}: key '{key}[{i}]'", what) for i, v in enumerate(value))
+
+
+def _table(value: Any, where: str, example: str) -> dict[str, Any]:
+    """A TOML table (mapping with string keys) or a SpecError naming ``where``."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise SpecError(f"{where} must be a table ({example}), got {_short(value)}")
+    bad = [k for k in value if not isinstance(k, str)]
+    if bad:
+        raise SpecError(f"{where}: keys must be strings, got {_short(bad)}")
+    return dict(value)
+
+
 def spec_from_dict(d: Mapping[str, Any], *, source: str = "<dict>") -> ModelSpec:
     """Validate a parsed model file and build a :class:`ModelSpec`.
+
+    Every message starts with ``source`` and names the key path (``priors.eps``,
+    ``hierarchy.eps``, ``effects[1]``...).
 
     Raises
     ------
     SpecError
         Naming the bad key (unknown key, bad value, unknown prior, bad hierarchy).
     """
-    bad = sorted(set(d) - _KEYS)
+    if not isinstance(d, Mapping):
+        raise SpecError(f"{source}: a model must be a table of keys, got {_short(d)}")
+    bad = sorted(map(str, set(d) - _KEYS))
     if bad:
         raise SpecError(f"{source}: unknown key(s) {bad}; allowed: {sorted(_KEYS)}")
     if "name" not in d:
         raise SpecError(f"{source}: missing key 'name'")
+    name = _label(d["name"], f"{source}: key 'name'", "the model's name")
+    description = d.get("description", "")
+    if not isinstance(description, str):
+        raise SpecError(f"{source}: key 'description' must be a string, got {_short(description)}")
+    if _CONTROL.search(description):
+        raise SpecError(f"{source}: key 'description' must not contain control characters (NUL...)")
     ratios = d.get("ratios", "log")
-    if ratios not in ("log", "level"):
-        raise SpecError(f"{source}: key 'ratios' must be 'log' or 'level', got {ratios!r}")
+    if not isinstance(ratios, str) or ratios not in ("log", "level"):
+        raise SpecError(f"{source}: key 'ratios' must be 'log' or 'level', got {_short(ratios)}")
     errors = d.get("errors", "normal")
-    if errors not in ERROR_PARAMS:
+    if not isinstance(errors, str) or errors not in ERROR_PARAMS:
         raise SpecError(
-            f"{source}: key 'errors' must be one of {list(ERROR_PARAMS)}, got {errors!r}"
+            f"{source}: key 'errors' must be one of {list(ERROR_PARAMS)}, got {_short(errors)}"
         )
     rta_regime = d.get("rta_regime", True)
     if not isinstance(rta_regime, bool):
-        raise SpecError(f"{source}: key 'rta_regime' must be true/false, got {rta_regime!r}")
+        raise SpecError(f"{source}: key 'rta_regime' must be true/false, got {_short(rta_regime)}")
     lower = d.get("lower", 0.0)
     if isinstance(lower, str) and lower.lower() == "none":
         lower = None
     elif not isinstance(lower, (int, float)) or isinstance(lower, bool):
-        raise SpecError(f"{source}: key 'lower' must be a number or \"none\", got {lower!r}")
-    effects = d.get("effects", ["imp_ind_year", "exp_ind_year"])
-    if not isinstance(effects, (list, tuple)) or not all(isinstance(e, str) for e in effects):
+        raise SpecError(f"{source}: key 'lower' must be a number or \"none\", got {_short(lower)}")
+    elif not (abs(float(lower)) <= LOWER_MAX):  # also NaN
         raise SpecError(
-            f"{source}: key 'effects' must be a list of panel column names, got {effects!r}"
+            f"{source}: key 'lower' must be a finite number of pp in [-{LOWER_MAX:g}, "
+            f'{LOWER_MAX:g}] or "none" (no lower bound), got {lower!r}'
         )
+    effects = _names(
+        d.get("effects", ["imp_ind_year", "exp_ind_year"]), source, "effects", "panel column names"
+    )
     if len(set(effects)) != len(effects):
-        raise SpecError(f"{source}: key 'effects' has duplicates: {effects!r}")
+        raise SpecError(f"{source}: key 'effects' has duplicates: {list(effects)!r}")
     centred = d.get("centred_effect", "none")
     if not isinstance(centred, str):
-        raise SpecError(f"{source}: key 'centred_effect' must be a string, got {centred!r}")
+        raise SpecError(f"{source}: key 'centred_effect' must be a string, got {_short(centred)}")
     if centred.lower() == "none":
         centred = None
     elif centred not in effects:
         raise SpecError(
-            f"{source}: key 'centred_effect' = {centred!r} is not one of effects {list(effects)}"
+            f"{source}: key 'centred_effect' = {_short(centred)} is not one of effects "
+            f"{list(effects)}"
         )
     mundlak = d.get("mundlak", [])
     if not isinstance(mundlak, (list, tuple)) or not all(isinstance(e, str) for e in mundlak):
-        raise SpecError(f"{source}: key 'mundlak' must be a list of effects, got {mundlak!r}")
+        raise SpecError(f"{source}: key 'mundlak' must be a list of effects, got {_short(mundlak)}")
     unknown_m = [e for e in mundlak if e not in effects]
     if unknown_m or len(set(mundlak)) != len(mundlak):
         raise SpecError(
@@ -408,21 +468,23 @@ def spec_from_dict(d: Mapping[str, Any], *, source: str = "<dict>") -> ModelSpec
     for key in _FLAGS:
         flags[key] = d.get(key, False)
         if not isinstance(flags[key], bool):
-            raise SpecError(f"{source}: key '{key}' must be true/false, got {flags[key]!r}")
+            raise SpecError(f"{source}: key '{key}' must be true/false, got {_short(flags[key])}")
     if flags["mfn_effect"] and not effects:
         raise SpecError(f"{source}: key 'mfn_effect' = true needs at least one effect")
     for key in ("free_rta_level", "free_rta_ratio"):
         if flags[key] and not rta_regime:
             raise SpecError(f"{source}: key '{key}' = true needs rta_regime = true")
-    hierarchy = dict(d.get("hierarchy", {}) or {})
+    hierarchy = _table(
+        d.get("hierarchy", {}), f"{source}: [hierarchy]", 'parameter = "grouping column"'
+    )
     spec = ModelSpec(
-        name=str(d["name"]),
-        description=str(d.get("description", "")),
+        name=name,
+        description=description,
         ratios=ratios,
         errors=errors,
         rta_regime=rta_regime,
         lower=None if lower is None else float(lower),
-        effects=tuple(effects),
+        effects=effects,
         centred_effect=centred,
         mundlak=tuple(mundlak),
         hierarchy=_freeze(hierarchy),
@@ -432,32 +494,41 @@ def spec_from_dict(d: Mapping[str, Any], *, source: str = "<dict>") -> ModelSpec
     for p, col in hierarchy.items():
         if p not in structural:
             raise SpecError(
-                f"{source}: [hierarchy] key '{p}' is not a structural parameter of this model "
-                "or sigma; "
+                f"{source}: [hierarchy] key '{_short(p)[1:-1]}' is not a structural parameter of "
+                "this model or sigma; "
                 f"known: {sorted(structural)}"
             )
         if not isinstance(col, str):
-            raise SpecError(f"{source}: [hierarchy] '{p}' must name a panel column, got {col!r}")
+            raise SpecError(
+                f"{source}: [hierarchy] '{p}' must name a panel column, got {_short(col)}"
+            )
+        _label(col, f"{source}: hierarchy.{p}", "a grouping column of the panel")
     # full prior table: defaults, then the file
     priors: dict[str, PriorTuple] = {}
-    for name in (*spec.scalar_params, *spec.vector_params):
-        if name.startswith("gamma_"):
+    for pname in (*spec.scalar_params, *spec.vector_params):
+        if pname.startswith("gamma_"):
             base = DEFAULT_PRIORS["gamma"]
-        elif name.startswith("tau_"):
+        elif pname.startswith("tau_"):
             base = DEFAULT_PRIORS["tau"]
-        elif name.startswith("sd_"):
+        elif pname.startswith("sd_"):
             base = DEFAULT_PRIORS["sd"]
         else:
-            base = DEFAULT_PRIORS[name]
-        priors[name] = base
-    file_priors = dict(d.get("priors", {}) or {})
+            base = DEFAULT_PRIORS[pname]
+        priors[pname] = base
+    file_priors = _table(
+        d.get("priors", {}), f"{source}: [priors]", 'parameter = ["family", args...]'
+    )
     unknown = sorted(set(file_priors) - set(priors))
     if unknown:
         raise SpecError(
-            f"{source}: [priors] unknown parameter(s) {unknown}; known: {sorted(priors)}"
+            f"{source}: [priors] unknown parameter(s) {[u[:40] for u in unknown][:8]}; "
+            f"known: {sorted(priors)}"
         )
     for k, v in file_priors.items():
-        priors[k] = check_prior(k, v)
+        try:
+            priors[k] = check_prior(k, v)
+        except SpecError as exc:
+            raise SpecError(f"{source}: {exc}") from None
     for p in hierarchy:
         if priors[p][0] not in POSITIVE_FAMILIES:
             raise SpecError(
@@ -472,32 +543,90 @@ def available_models() -> list[str]:
     return sorted(p.stem for p in models_dir().glob("*.toml"))
 
 
+def _looks_like_path(s: str) -> bool:
+    return s.endswith(".toml") or "/" in s or os.sep in s
+
+
 def load_model(name_or_path: str | Path = DEFAULT_MODEL) -> ModelSpec:
     """Load a bundled model by name (``"bbj_mfn"``, ``"bbj"``...) or a TOML file by path
     (default: :data:`DEFAULT_MODEL`).
 
+    A string ending in ``.toml`` or holding a path separator is a file; anything else a
+    bundled name.
+
     Raises
     ------
     SpecError
-        Unknown name (listing the available models), unreadable TOML or a bad key.
+        Unknown bundled name (listing the available models), or a bad key or value in the
+        file (naming the key path, e.g. ``priors.eps``).
+    InputFileError
+        The file is missing, a directory, unreadable, not UTF-8 text or not valid TOML.
     """
     if isinstance(name_or_path, ModelSpec):
         return name_or_path
+    if not isinstance(name_or_path, (str, Path)):
+        raise SpecError(
+            "model must be a bundled model name, a path to a .toml file or a ModelSpec, got "
+            f"{type(name_or_path).__name__} {_short(name_or_path)}"
+        )
     s = str(name_or_path)
-    path = Path(s)
-    if not (path.suffix == ".toml" and path.exists()):
-        path = models_dir() / f"{s}.toml"
+    if "\x00" in s:
+        raise SpecError(f"model name or path contains a NUL character: {s!r}")
+    if isinstance(name_or_path, Path) or _looks_like_path(s):
+        path = Path(s).expanduser()
+        if path.is_dir():
+            raise InputFileError(f"model file {path} is a directory, not a TOML file")
         if not path.exists():
+            raise InputFileError(f"model file not found: {path}")
+    else:
+        path = models_dir() / f"{s}.toml"
+        if not path.is_file():
             raise SpecError(
                 f"unknown model {s!r}; available: {', '.join(available_models())} (or a path to a .toml file)"
             )
     try:
-        data = tomllib.loads(path.read_text())
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputFileError(f"cannot read model file {path}: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(
+            f"{path}: not UTF-8 text (byte {exc.start}); a model file is TOML"
+        ) from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: invalid TOML: {exc}") from exc
+        raise InputFileError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise InputFileError(f"{path}: invalid TOML: values nested too deeply") from None
     return spec_from_dict(data, source=str(path))
 
 
 def spec_from_json(text: str) -> ModelSpec:
-    """Rebuild a spec from :meth:`ModelSpec.to_json` (used by :func:`load_fit`)."""
-    return spec_from_dict(json.loads(text), source="<stored spec>")
+    """Rebuild a spec from :meth:`ModelSpec.to_json` (used by :func:`load_fit`).
+
+    Raises
+    ------
+    SpecError
+        The text is not JSON, or not a valid model.
+    """
+    if not isinstance(text, str):
+        raise SpecError(f"<stored spec>: expected JSON text, got {type(text).__name__}")
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise SpecError(f"<stored spec>: not valid JSON ({exc})") from None
+    return spec_from_dict(data, source="<stored spec>")
+
+
+def validate_spec(spec: ModelSpec) -> ModelSpec:
+    """Check a :class:`ModelSpec` built in Python (not through :func:`load_model`) as a
+    model file would be checked: the same spec back, or a SpecError naming the key."""
+    if not isinstance(spec, ModelSpec):
+        raise SpecError(f"expected a ModelSpec, got {type(spec).__name__}")
+    try:
+        d = spec.to_dict()
+    except (TypeError, AttributeError) as exc:
+        raise SpecError(f"model {spec.name!r}: malformed ModelSpec ({exc})") from None
+    return spec_from_dict(d, source=f"model {_short(spec.name)}")

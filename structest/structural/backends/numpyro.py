@@ -97,45 +97,100 @@ def _devices(chain_method: str, chains: int) -> tuple[str, int]:
     return chain_method, n_dev
 
 
-def sample(run: NutsRun) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
-    """NumPyro NUTS (dense mass matrix over the scalar sites), chains over the XLA devices."""
+def chain_keys(seed: int, chains: int) -> Any:
+    """One PRNG key per chain, ``fold_in(PRNGKey(seed), c)``: a function of the seed and the
+    chain index only (not of the number of chains, devices or batches)."""
     import jax
+
+    base = jax.random.PRNGKey(seed)
+    return jnp.stack([jax.random.fold_in(base, c) for c in range(chains)])
+
+
+def _threaded_chains(workers: int) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
+    """A chain transform for :class:`numpyro.infer.MCMC` (its ``chain_method`` may be a
+    callable): one chain is compiled once (``jax.jit``, ahead of time) and that one
+    executable runs every chain, ``workers`` chains at a time in threads (XLA runs them
+    concurrently on the CPU cores; the GIL is released while they run).
+
+    Why not NumPyro's own methods: ``"parallel"`` (``pmap``) compiles one SPMD program for
+    all the chains of a batch and ``"sequential"`` runs the chain's set-up op by op; their
+    roundings differ in the last bits, and NUTS trajectories amplify such bits into
+    different draws within a few iterations, so the draws of a seed depended on the number
+    of XLA devices. Here every chain runs the same executable whatever the device count,
+    batch or thread, so a seed gives bit-identical draws.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    import jax
+
+    def transform(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def run(xs: Any) -> Any:
+            n = jax.tree.leaves(xs)[0].shape[0]
+            per = [jax.tree.map(lambda x, c=c: x[c], xs) for c in range(n)]
+            compiled = jax.jit(fn).lower(per[0]).compile()  # traced once, in this thread
+
+            def one(x: Any) -> Any:
+                return jax.block_until_ready(compiled(x))
+
+            if workers <= 1 or n == 1:
+                outs = [one(x) for x in per]
+            else:
+                with ThreadPoolExecutor(max_workers=min(workers, n)) as pool:
+                    outs = list(pool.map(one, per))
+            return jax.tree.map(lambda *a: jnp.stack(a, axis=0), *outs)
+
+        return run
+
+    return transform
+
+
+def sample(run: NutsRun) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
+    """NumPyro NUTS (dense mass matrix over the scalar sites), chains over the XLA devices.
+
+    Chain ``c`` starts from the key :func:`chain_keys` gives it. With ``chain_method``
+    ``"auto"``, ``"parallel"`` or ``"sequential"``, chains run through
+    :func:`_threaded_chains` (as many at a time as there are XLA devices; one at a time for
+    ``"sequential"``), so the draws of a seed do not depend on the device count or the
+    method; ``"vectorized"`` is NumPyro's own (same keys, other rounding). A single chain
+    runs through NumPyro's plain path (no chain transform): its draws match chain 0 of a
+    multi-chain fit only up to rounding.
+    """
     from numpyro.infer import MCMC
 
     chains = run.chains
     method, n_dev = _devices(run.chain_method, chains)
-    batch = min(chains, n_dev) if method == "parallel" else chains
+    batch = 1 if method == "sequential" else max(1, min(chains, n_dev))
     extra = ("diverging", "num_steps", "accept_prob", "energy", "potential_energy")
     keep = set(run.sites.stored())
-    samples: dict[str, list[np.ndarray]] = {}
-    stats: dict[str, list[np.ndarray]] = {}
-    done = 0
     with _x64_every_thread(), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="There are not enough devices")
         arrays = {k: jnp.asarray(v) for k, v in run.design.arrays.items()}
-        keys = jax.random.split(jax.random.PRNGKey(run.seed), -(-chains // batch))
-        for key in keys:
-            nc = min(batch, chains - done)
-            mcmc = MCMC(
-                _nuts(run.sites, run.target_accept),
-                num_warmup=run.tune,
-                num_samples=run.draws,
-                num_chains=nc,
-                chain_method=method if nc > 1 else "sequential",
-                progress_bar=run.show,
-            )
-            mcmc.run(key, arrays, run.spec, run.layout, True, extra_fields=extra)
-            for k, v in mcmc.get_samples(group_by_chain=True).items():
-                if k in keep:
-                    samples.setdefault(k, []).append(np.asarray(v))
-            for k, v in mcmc.get_extra_fields(group_by_chain=True).items():
-                stats.setdefault(k, []).append(np.asarray(v))
-            done += nc
-    s = {k: np.concatenate(v, axis=0) for k, v in samples.items()}
-    st = {k: np.concatenate(v, axis=0) for k, v in stats.items()}
+        keys = chain_keys(run.seed, chains)
+        if chains == 1:
+            # NumPyro runs a single chain without any chain transform (its own path)
+            how: Any = "sequential"
+            keys = keys[0]
+        elif method == "vectorized":
+            how = "vectorized"
+        else:
+            how = _threaded_chains(batch)
+        mcmc = MCMC(
+            _nuts(run.sites, run.target_accept),
+            num_warmup=run.tune,
+            num_samples=run.draws,
+            num_chains=chains,
+            chain_method=how,
+            progress_bar=run.show,
+        )
+        mcmc.run(keys, arrays, run.spec, run.layout, True, extra_fields=extra)
+        s = {
+            k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items() if k in keep
+        }
+        st = {k: np.asarray(v) for k, v in mcmc.get_extra_fields(group_by_chain=True).items()}
     steps = st["num_steps"]
     depth = np.floor(np.log2(steps.astype(float) + 1.0))
     out = sample_stats(
         st["diverging"], steps, depth, st["accept_prob"], st["energy"], -st["potential_energy"]
     )
-    return s, out, {"chain_method": method, "devices": n_dev}
+    info = {"chain_method": method, "devices": n_dev, "chain_batch": batch, "chain_keys": "fold_in"}
+    return s, out, info

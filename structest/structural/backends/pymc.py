@@ -80,6 +80,12 @@ def build_model(design: Design, spec: ModelSpec) -> tuple[Any, Sites]:
     return m, b.sites
 
 
+def chain_seeds(seed: int, chains: int) -> list[int]:
+    """One seed per chain, a function of ``seed`` and the chain index only (PyMC's own
+    split of one seed depends on the number of chains)."""
+    return [int(np.random.SeedSequence([seed, c]).generate_state(1)[0]) for c in range(chains)]
+
+
 def sample(run: NutsRun) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
     """PyMC's default NUTS (one core); the stored sites as ``(chain, draw, ...)`` arrays."""
     import jax
@@ -92,7 +98,7 @@ def sample(run: NutsRun) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], 
             tune=run.tune,
             chains=run.chains,
             cores=1,
-            random_seed=run.seed,
+            random_seed=chain_seeds(run.seed, run.chains),
             progressbar=run.show,
             target_accept=run.target_accept,
             compute_convergence_checks=False,
