@@ -9,15 +9,24 @@ from __future__ import annotations
 
 import os
 
-from .errors import SpecError
+from .errors import OptionError, SpecError
 
 #: environment variable with the default device count (``1`` keeps JAX's single device)
 ENV = "STRUCTEST_HOST_DEVICES"
 
 
 def default_host_devices() -> int:
-    """``$STRUCTEST_HOST_DEVICES`` if set (a positive integer), else the number of cores."""
-    text = os.environ.get(ENV, "").strip()
+    """``$STRUCTEST_HOST_DEVICES`` if set (a positive integer), else the number of cores.
+
+    Read when a command that runs JAX starts (not on import, not for ``--help``).
+
+    Raises
+    ------
+    OptionError
+        The variable is set to something other than a positive integer.
+    """
+    raw = os.environ.get(ENV, "")
+    text = raw.strip()
     if not text:
         return os.cpu_count() or 1
     try:
@@ -25,7 +34,9 @@ def default_host_devices() -> int:
     except ValueError:
         n = 0
     if n < 1:
-        raise SpecError(f"{ENV} must be a positive integer, got {text!r}")
+        raise OptionError(
+            f"environment variable {ENV} must be a positive integer (e.g. {ENV}=1), got {raw!r}"
+        )
     return n
 
 
@@ -42,14 +53,16 @@ def set_host_devices(n: int | None = None, *, strict: bool = True) -> int:
 
     Raises
     ------
+    OptionError
+        ``n`` (or ``$STRUCTEST_HOST_DEVICES``) is not a positive integer.
     SpecError
-        ``n`` is not a positive integer, or (``strict``) JAX has started with another count.
+        (``strict``) JAX has started with another count.
     """
     import jax
 
     want = default_host_devices() if n is None else n
     if isinstance(want, bool) or not isinstance(want, int) or want < 1:
-        raise SpecError(f"set_host_devices: n must be a positive integer, got {n!r}")
+        raise OptionError(f"set_host_devices: n must be a positive integer, got {n!r}")
     try:
         jax.config.update("jax_num_cpu_devices", want)
     except RuntimeError as exc:

@@ -5,23 +5,68 @@ Example::
     structest counterfactual --fit fit.nc --fva-growth 0.5 --out cf.nc --figures figs/
     structest counterfactual --fit fit.nc --fva-growth wiod:1995-2009 --rta-add USA-CHN
     structest counterfactual --fit fit.nc --mfn-scale 0.5 --by importer
+    structest counterfactual --fit fit.nc --scenario scenario.toml
+
+The options (scenario values, ``--by``, ranges) are checked when parsed, the files and
+outputs (``--out`` may not be ``--fit``, ``--data`` or ``--scenario``) before any work.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import tomllib
 import warnings
+from collections.abc import Callable
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from ..errors import SpecError
+from .._io import (
+    check_distinct,
+    check_netcdf_input,
+    check_output,
+    cleanup_new_dirs,
+    float_option,
+    reading,
+    writing,
+)
+from ..errors import InputFileError, OptionError, SpecError
+
+#: groupings of the printed table (the default ``by`` of :func:`structest.counterfactual`)
+#: (the same as ``compute.BY_CHOICES``, written out so that ``--help`` does not import JAX;
+#: ``tests/test_cli.py`` checks that the two agree)
+By = Enum("By", {b: b for b in ("importer", "industry", "exporter", "year", "rta")}, type=str)
+
+#: groupings drawn by ``--figures`` (see :func:`save_figures`)
+FIGURE_BY = ("importer", "industry")
+
+#: largest seed (NumPy and JAX take 32-bit seeds)
+MAX_SEED = 2**32 - 1
+
+
+def _number(text: str, what: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise SpecError(f"{what}: {text!r} is not a number") from None
+    if not math.isfinite(v):
+        raise SpecError(f"{what}: {text!r} is not a finite number")
+    return v
 
 
 def parse_growth(text: str | None, option: str) -> Any:
     """CLI growth value: ``0.5``, ``wiod:1995-2009`` or ``USA=0.5,c3=0.2,USA/c3=0.1``.
 
     ``KEY=VALUE`` keys are importer or industry codes, or ``IMPORTER/INDUSTRY``.
+
+    Raises
+    ------
+    SpecError
+        Not one of these forms, a value that is not a finite number, an empty or repeated
+        key.
     """
     if text is None or text.strip() == "":
         return 0.0
@@ -30,81 +75,254 @@ def parse_growth(text: str | None, option: str) -> Any:
         return t
     if "=" not in t:
         try:
-            return float(t)
-        except ValueError as exc:
+            return _number(t, option)
+        except SpecError:
             raise SpecError(
-                f"{option}: expected a number, 'wiod:START-END' or KEY=VALUE,..., got {text!r}"
-            ) from exc
+                f"{option}: expected a finite number, 'wiod:START-END' or KEY=VALUE,..., "
+                f"got {text!r}"
+            ) from None
     out: dict[Any, float] = {}
     for item in t.split(","):
         if "=" not in item:
             raise SpecError(f"{option}: item {item!r} is not KEY=VALUE")
         k, v = (x.strip() for x in item.split("=", 1))
-        key: Any = tuple(x.strip() for x in k.split("/")) if "/" in k else k
-        try:
-            out[key] = float(v)
-        except ValueError as exc:
-            raise SpecError(f"{option}: value {v!r} for {k!r} is not a number") from exc
+        parts = [x.strip() for x in k.split("/")]
+        if not k or not all(parts) or len(parts) > 2:
+            raise SpecError(
+                f"{option}: bad key {k!r} in {item!r} (IMPORTER, INDUSTRY or IMPORTER/INDUSTRY)"
+            )
+        key: Any = tuple(parts) if len(parts) == 2 else k
+        if key in out:
+            raise SpecError(f"{option}: key {k!r} given twice")
+        out[key] = _number(v, f"{option}: value for {k!r}")
     return out
 
 
-def parse_pairs(text: str | None) -> list[str]:
-    """``"USA-CHN,MEX-CAN"`` -> ``["USA-CHN", "MEX-CAN"]``."""
+def parse_pairs(text: str | None, option: str = "--rta-add") -> list[str]:
+    """``"USA-CHN,MEX-CAN"`` -> ``["USA-CHN", "MEX-CAN"]``.
+
+    Raises
+    ------
+    SpecError
+        An item that is not ``IMPORTER-EXPORTER`` with two different codes.
+    """
     if not text:
         return []
-    return [p.strip() for p in text.split(",") if p.strip()]
+    out = []
+    for p in (p.strip() for p in text.split(",")):
+        if not p:
+            continue
+        parts = [x.strip() for x in p.split("-")]
+        if len(parts) != 2 or not all(parts):
+            raise SpecError(f"{option}: {p!r} is not a pair IMPORTER-EXPORTER (e.g. USA-CHN)")
+        if parts[0] == parts[1]:
+            raise SpecError(f"{option}: {p!r} pairs a country with itself")
+        out.append(f"{parts[0]}-{parts[1]}")
+    return out
+
+
+def _option(option: str, parse: Callable[[str | None, str], Any]) -> Callable[[Any], Any]:
+    """A typer callback: parse the text when the command line is read (errors: exit 2)."""
+
+    def callback(value: str | None) -> Any:
+        if value is None:
+            return None
+        try:
+            return parse(value, option)
+        except SpecError as exc:
+            raise typer.BadParameter(str(exc).removeprefix(f"{option}: ")) from None
+
+    return callback
+
+
+def _no_wiod(text: str | None, option: str) -> Any:
+    v = parse_growth(text, option)
+    if isinstance(v, str):
+        raise SpecError(f"{option}: wiod: growth exists for FVA, DVA and FG only, got {text!r}")
+    return v
+
+
+def _scenario_keys(value: Any, key: str) -> Any:
+    """Scenario file values: table keys ``"IMP/IND"`` become ``(IMP, IND)`` tuples."""
+    if isinstance(value, dict) and key != "rta":
+        return {tuple(k.split("/")) if "/" in k else k: v for k, v in value.items()}
+    return value
+
+
+def read_scenario(path: Path) -> dict[str, Any]:
+    """The scenario in a TOML or JSON file (keys: the fields of :class:`Scenario`).
+
+    Raises
+    ------
+    InputFileError
+        Unreadable file, not TOML/JSON, or not a table of scenario fields.
+    """
+    with reading("--scenario", path):
+        text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix.lower() == ".json":
+            d = json.loads(text)
+        else:
+            d = tomllib.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
+        raise InputFileError(f"--scenario {path}: invalid {kind}: {exc}") from None
+    if not isinstance(d, dict):
+        raise InputFileError(f"--scenario {path}: expected a table of scenario fields")
+    d = d.get("scenario", d) if isinstance(d.get("scenario"), dict) else d
+    return {k: _scenario_keys(v, k) for k, v in d.items()}
 
 
 def register(app: typer.Typer) -> None:
     """Attach the ``counterfactual`` command to the main app."""
+    growth = "0.5, wiod:1995-2009, or USA=0.5,c3=0.2,USA/c3=0.1 (finite log changes)"
 
     @app.command("counterfactual")
     def counterfactual_cmd(
         fit: Path = typer.Option(
-            ..., "--fit", help="A fit saved by `structest fit --out` / save_fit."
+            ...,
+            "--fit",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="A fit saved by `structest fit --out` / save_fit.",
         ),
         data: Path = typer.Option(
             None,
             "--data",
+            exists=True,
+            dir_okay=False,
+            readable=True,
             help="Baseline panel (.parquet/.csv) whose effect labels exist in the fit "
             "(default: the panel the fit was made on, stored in the fit).",
         ),
+        scenario: Path = typer.Option(
+            None,
+            "--scenario",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="Scenario file (TOML or JSON) with keys fva_growth, dva_growth, "
+            "imports_growth, fg_growth, rta, mfn, rta_symmetric, name; instead of the "
+            "scenario options below.",
+        ),
         fva_growth: str = typer.Option(
-            None, help="Log change of FVA: 0.5, wiod:1995-2009, or USA=0.5,c3=0.2,USA/c3=0.1."
+            None,
+            callback=_option("--fva-growth", parse_growth),
+            help=f"Log change of FVA: {growth}.",
         ),
-        dva_growth: str = typer.Option(None, help="Log change of DVA (same forms)."),
+        dva_growth: str = typer.Option(
+            None,
+            callback=_option("--dva-growth", parse_growth),
+            help="Log change of DVA (same forms).",
+        ),
         imports_growth: str = typer.Option(
-            None, help="Log change of imports (same forms, no wiod:)."
+            None,
+            callback=_option("--imports-growth", _no_wiod),
+            help="Log change of imports (same forms, no wiod:).",
         ),
-        fg_growth: str = typer.Option(None, help="Log change of final-goods output (same forms)."),
-        rta_add: str = typer.Option(None, help="Pairs switched into an RTA: USA-CHN,MEX-JPN."),
-        rta_remove: str = typer.Option(None, help="Pairs switched out of an RTA: USA-MEX."),
+        fg_growth: str = typer.Option(
+            None,
+            callback=_option("--fg-growth", parse_growth),
+            help="Log change of final-goods output (same forms).",
+        ),
+        rta_add: str = typer.Option(
+            None,
+            callback=_option("--rta-add", parse_pairs),
+            help="Pairs switched into an RTA: USA-CHN,MEX-JPN.",
+        ),
+        rta_remove: str = typer.Option(
+            None,
+            callback=_option("--rta-remove", parse_pairs),
+            help="Pairs switched out of an RTA: USA-MEX.",
+        ),
         one_way: bool = typer.Option(
             False,
             "--one-way",
             help="Switch only importer-exporter as written (default: both directions).",
         ),
         mfn_scale: float = typer.Option(
-            None, help="Multiply every MFN rate by this factor (>= 0)."
+            None,
+            callback=float_option(low=0.0),
+            help="Multiply every MFN rate by this factor (finite, >= 0).",
         ),
         noise: bool = typer.Option(
             False,
             "--noise/--no-noise",
             help="Add errors to applied tariffs (common to both states).",
         ),
-        seed: int = typer.Option(0, help="Seed of the errors (--noise)."),
-        interval: float = typer.Option(0.9, help="Probability of the reported intervals."),
-        thin: int = typer.Option(1, help="Keep every n-th posterior draw."),
-        by: str = typer.Option(
-            "importer",
-            help="Grouping of the printed table (importer, industry, exporter, year, rta).",
+        seed: int = typer.Option(
+            0, min=0, max=MAX_SEED, help="Seed of the errors (--noise), >= 0."
         ),
-        out: Path = typer.Option(None, "--out", help="Write the result as NetCDF (atomically)."),
+        interval: float = typer.Option(
+            0.9,
+            callback=float_option(low=0.0, high=1.0, low_open=True, high_open=True),
+            help="Probability of the reported intervals, in (0, 1).",
+        ),
+        thin: int = typer.Option(1, min=1, help="Keep every n-th posterior draw (>= 1)."),
+        by: By = typer.Option(By.importer, help="Grouping of the printed table."),
+        out: Path = typer.Option(
+            None,
+            "--out",
+            help="Write the result as NetCDF (atomically; not --fit/--data/--scenario).",
+        ),
         figures: Path = typer.Option(
             None, "--figures", help="Write interval plots (png) to this folder."
         ),
     ) -> None:
         """Counterfactual optimal and applied tariffs for every posterior draw."""
+        from .._devices import default_host_devices
+
+        # every check before any work: scenario, environment, outputs
+        rta: dict[str, int] = {p: 1 for p in rta_add or []}
+        for p in rta_remove or []:
+            if p in rta:
+                raise OptionError(f"pair {p!r} is in both --rta-add and --rta-remove")
+            rta[p] = 0
+        fields = {
+            "fva_growth": 0.0 if fva_growth is None else fva_growth,
+            "dva_growth": 0.0 if dva_growth is None else dva_growth,
+            "imports_growth": 0.0 if imports_growth is None else imports_growth,
+            "fg_growth": 0.0 if fg_growth is None else fg_growth,
+            "rta": rta or None,
+            "mfn": mfn_scale,
+            "rta_symmetric": not one_way,
+        }
+        if scenario is not None:
+            named = {
+                "--fva-growth": fva_growth,
+                "--dva-growth": dva_growth,
+                "--imports-growth": imports_growth,
+                "--fg-growth": fg_growth,
+                "--rta-add": rta_add,
+                "--rta-remove": rta_remove,
+                "--mfn-scale": mfn_scale,
+                "--one-way": one_way or None,
+            }
+            given = [k for k, v in named.items() if v is not None]
+            if given:
+                raise OptionError(
+                    f"give the scenario in --scenario {scenario} or with {', '.join(given)}, not both"
+                )
+            fields = read_scenario(scenario)
+        default_host_devices()
+        check_netcdf_input(fit, "--fit")
+        inputs = [("--fit", fit), ("--data", data), ("--scenario", scenario)]
+        if out is not None:
+            out = check_output(out, inputs=inputs, kind="file", fmt="netcdf")
+        if figures is not None:
+            names = [f"cf_{b}.png" for b in FIGURE_BY] + [
+                f"cf_share_mfn_{b}.png" for b in FIGURE_BY
+            ]
+            figures = check_output(
+                figures,
+                inputs=inputs,
+                kind="dir",
+                what="--figures",
+                contents=dict.fromkeys(names, ""),
+            )
+        check_distinct(("--out", out), ("--figures", figures))
+
         import matplotlib
 
         matplotlib.use("Agg")
@@ -118,25 +336,14 @@ def register(app: typer.Typer) -> None:
             save_figures,
         )
 
+        scen = Scenario.from_dict(fields)
         # without --data: the panel stored in the fit (the one it was made on)
-        baseline = None if data is None else Panel.from_file(data)
-        rta: dict[str, int] = {p: 1 for p in parse_pairs(rta_add)}
-        for p in parse_pairs(rta_remove):
-            if p in rta:
-                raise SpecError(f"pair {p!r} is in both --rta-add and --rta-remove")
-            rta[p] = 0
-        if mfn_scale is not None and mfn_scale < 0:
-            raise SpecError(f"--mfn-scale must be >= 0, got {mfn_scale}")
-        scen = Scenario(
-            fva_growth=parse_growth(fva_growth, "--fva-growth"),
-            dva_growth=parse_growth(dva_growth, "--dva-growth"),
-            imports_growth=parse_growth(imports_growth, "--imports-growth"),
-            fg_growth=parse_growth(fg_growth, "--fg-growth"),
-            rta=rta or None,
-            mfn=mfn_scale,
-            rta_symmetric=not one_way,
-        )
-        fitted = load_idata(fit)  # counterfactual() rebuilds the fit (and its stored panel)
+        baseline = None
+        if data is not None:
+            with reading("--data", data):
+                baseline = Panel.from_file(data)
+        with reading("--fit", fit):
+            fitted = load_idata(fit)  # counterfactual() rebuilds the fit (and its stored panel)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # the notes are printed below
             ds = counterfactual(
@@ -154,14 +361,18 @@ def register(app: typer.Typer) -> None:
             f"{ds.sizes['obs']} obs; applied = {ds.attrs['applied_definition']}; {pct}% intervals)"
         )
         typer.echo(f"scenario: {ds.attrs['scenario']}")
-        for note in filter(None, str(ds.attrs.get("identification_notes", "")).split(" | ")):
-            typer.echo(f"note: {note}")
+        for key in ("scenario_notes", "identification_notes"):
+            for note in filter(None, str(ds.attrs.get(key, "")).split(" | ")):
+                typer.echo(f"note: {note}")
         typer.echo("")
         typer.echo(format_summary(ds))
         typer.echo("")
-        typer.echo(format_summary(ds, by))
+        typer.echo(format_summary(ds, by.value))
         if out is not None:
-            typer.echo(f"\nwrote {save_counterfactual(ds, out)}")
+            with writing("--out", out):
+                typer.echo(f"\nwrote {save_counterfactual(ds, out)}")
         if figures is not None:
-            for p in save_figures(ds, figures):
+            with cleanup_new_dirs(figures), writing("--figures", figures):
+                paths = save_figures(ds, figures, by=FIGURE_BY)
+            for p in paths:
                 typer.echo(f"wrote {p}")

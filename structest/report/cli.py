@@ -1,4 +1,8 @@
-"""``structest report``: render the HTML report of a fit (fits the default model if needed)."""
+"""``structest report``: render the HTML report of a fit (fits the default model if needed).
+
+The options, the input files and the output folder are checked before any work; a failed
+report leaves no empty folders behind.
+"""
 
 from __future__ import annotations
 
@@ -6,66 +10,157 @@ from pathlib import Path
 
 import typer
 
+from .._io import check_netcdf_input, check_output, cleanup_new_dirs, reading, writing
+from ..errors import OptionError
+from ..structural.cli import (
+    MAX_SEED,
+    bundled_panel_file,
+    load_model_option,
+    load_panel_option,
+    model_file,
+)
 from ..structural.spec import DEFAULT_MODEL
+
+#: what the report writes into ``--out`` (name -> kind an existing entry must have)
+REPORT_CONTENTS = {"index.html": "html", "fit.nc": "netcdf", "figures": "dir"}
+
+_INPUT = {"exists": True, "dir_okay": False, "readable": True}
 
 
 def report(
     fit: Path | None = typer.Option(
-        None, "--fit", help="NetCDF fit (structest fit --out); omitted: fit the default model"
+        None,
+        "--fit",
+        **_INPUT,
+        help="NetCDF fit (structest fit --out); omitted: fit the default model",
     ),
-    out: Path = typer.Option(Path("report"), "--out", help="output folder (index.html, figures/)"),
+    out: Path = typer.Option(
+        Path("report"),
+        "--out",
+        help="output folder (index.html, figures/; fit.nc when fitting); not a file",
+    ),
     data: Path | None = typer.Option(
         None,
         "--data",
+        **_INPUT,
         help="panel file (CSV/parquet); default: the panel stored in --fit, else the bundled one",
     ),
-    panel: Path | None = typer.Option(None, "--panel", hidden=True, help="alias of --data"),
-    model: str = typer.Option(DEFAULT_MODEL, "--model", help="model to fit when --fit is omitted"),
-    compare: list[Path] = typer.Option(
-        [], "--compare", help="other fits of the same panel for PSIS-LOO (repeatable)"
+    panel: Path | None = typer.Option(
+        None, "--panel", hidden=True, **_INPUT, help="alias of --data"
     ),
-    chains: int = typer.Option(4, help="chains when fitting (as structest fit)"),
-    draws: int = typer.Option(1000, help="draws per chain when fitting"),
-    tune: int = typer.Option(1000, help="warm-up per chain when fitting"),
-    seed: int = typer.Option(0, help="seed (fit and predictive draws)"),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        help=f"model to fit when --fit is omitted (default {DEFAULT_MODEL}; name or TOML path)",
+    ),
+    compare: list[Path] = typer.Option(
+        [], "--compare", **_INPUT, help="other fits of the same panel for PSIS-LOO (repeatable)"
+    ),
+    chains: int | None = typer.Option(
+        None, min=1, help="chains when fitting, >= 1 (default 4, as structest fit)"
+    ),
+    draws: int | None = typer.Option(
+        None, min=1, help="draws per chain when fitting, >= 1 (default 1000)"
+    ),
+    tune: int | None = typer.Option(
+        None, min=0, help="warm-up per chain when fitting, >= 0 (default 1000)"
+    ),
+    seed: int = typer.Option(0, min=0, max=MAX_SEED, help="seed (fit and predictive draws), >= 0"),
     reduced: bool = typer.Option(
         True, "--reduced/--no-reduced", help="reduced-form columns in the table"
     ),
+    strict: bool = typer.Option(
+        False,
+        "--strict",
+        help="exit with status 1 when the sampler reports problems (the report is written)",
+    ),
 ) -> None:
     """Write a self-contained HTML report of a structural fit."""
+    from .._devices import default_host_devices
+
+    # every check before any work: options, environment, model, inputs, output folder
+    if data is not None and panel is not None:
+        raise OptionError("give --data (or its old name --panel), not both")
+    fitting = fit is None
+    if not fitting:
+        named = (("--model", model), ("--chains", chains), ("--draws", draws), ("--tune", tune))
+        given = [name for name, v in named if v is not None]
+        if given:
+            raise OptionError(
+                f"{', '.join(given)} only apply when fitting; with --fit {fit} leave them out"
+            )
+    model = DEFAULT_MODEL if model is None else model
+    chains, draws, tune = (
+        4 if chains is None else chains,
+        1000 if draws is None else draws,
+        1000 if tune is None else tune,
+    )
+    stems = [p.stem for p in compare]
+    twice = sorted({s for s in stems if stems.count(s) > 1})
+    if twice:
+        raise OptionError(
+            f"--compare: fits are named by their file name and {twice} is given twice; "
+            "rename one of the files"
+        )
+    default_host_devices()
+    for what, p in [("--fit", fit), *(("--compare", c) for c in compare)]:
+        if p is not None:
+            check_netcdf_input(p, what)
+    spec = load_model_option(model) if fitting else None
+    source = data if data is not None else panel
+    inputs = [("--fit", fit), ("--data" if data is not None else "--panel", source)]
+    inputs += [("--compare", p) for p in compare]
+    if fitting:
+        inputs.append(("--model", model_file(model)))
+        if source is None:
+            inputs.append(("bundled panel", bundled_panel_file()))
+    contents = dict(REPORT_CONTENTS)
+    if not fitting:
+        contents.pop("fit.nc")
+    out = check_output(out, inputs=inputs, kind="dir", contents=contents)
+
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no window
 
     from .._devices import set_host_devices
-    from ..data.load import load_panel
-    from ..errors import SpecError
-    from ..panel import Panel
     from ..structural.io import load_idata
     from ..structural.results import StructuralFit
     from ..structural.sampling import fit as fit_model
     from .html import write_report
 
     set_host_devices(strict=False)  # one XLA CPU device per core: chains in parallel
-    if data is not None and panel is not None:
-        raise SpecError("give --data (or its old name --panel), not both")
-    source = data if data is not None else panel
-    pan = Panel.from_file(source) if source is not None else None
-    if fit is None:
-        pan = pan if pan is not None else load_panel()
+    with cleanup_new_dirs(out):
+        opt = "--data" if data is not None else "--panel"
+        pan = load_panel_option(source, opt) if source is not None else None
+        if fitting:
+            pan = pan if pan is not None else load_panel_option(None)
+            typer.echo(
+                f"fitting '{spec.name}' ({chains} chains x {draws} draws, {tune} warm-up) on {pan!r}",
+                err=True,
+            )
+            result = fit_model(pan, spec, chains=chains, draws=draws, tune=tune, seed=seed)
+            with writing("--out", out / "fit.nc"):
+                result.save(out / "fit.nc")
+        else:
+            with reading("--fit", fit):
+                result = StructuralFit.load(fit, pan)
+        fits = {}
+        for p in compare:
+            with reading("--compare", p):
+                fits[p.stem] = load_idata(p)
+        estimators = ("ols", "tobit", "iv", "tobit_iv") if reduced else ()
+        path = write_report(result, None, out, fits=fits or None, estimators=estimators, seed=seed)
+    typer.echo(str(path))
+    problems = result.diagnostics()
+    if strict and problems:
+        for msg in problems:
+            typer.echo(f"WARNING: {msg}", err=True)
         typer.echo(
-            f"fitting '{model}' ({chains} chains x {draws} draws, {tune} warm-up) on {pan!r}",
+            f"--strict: {len(problems)} sampling problem(s); exit status 1 ({path} written)",
             err=True,
         )
-        result = fit_model(pan, model, chains=chains, draws=draws, tune=tune, seed=seed)
-        out.mkdir(parents=True, exist_ok=True)
-        result.save(out / "fit.nc")
-    else:
-        result = StructuralFit.load(fit, pan)
-    fits = {p.stem: load_idata(p) for p in compare}
-    estimators = ("ols", "tobit", "iv", "tobit_iv") if reduced else ()
-    path = write_report(result, None, out, fits=fits or None, estimators=estimators, seed=seed)
-    typer.echo(str(path))
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

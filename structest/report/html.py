@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._io import atomic_write_bytes
 from ..errors import StructestError
 from ..panel import Panel
 
@@ -39,8 +40,7 @@ class _Doc:
 
     def __init__(self, out_dir: Path) -> None:
         self.out = out_dir
-        self.figdir = out_dir / "figures"
-        self.figdir.mkdir(parents=True, exist_ok=True)
+        self.figdir = out_dir / "figures"  # created by the first figure's atomic write
         self.parts: list[str] = []
         self.figures: list[Path] = []
 
@@ -63,8 +63,7 @@ class _Doc:
         except Exception as exc:  # one broken figure must not lose the whole report
             self.p(f"figure '{name}' failed: {type(exc).__name__}: {exc}", "warn")
             return
-        path = self.figdir / f"{name}.png"
-        path.write_bytes(png)
+        path = atomic_write_bytes(self.figdir / f"{name}.png", png)
         self.figures.append(path)
         b64 = base64.b64encode(png).decode("ascii")
         self.parts.append(f'<img alt="{html.escape(name)}" src="data:image/png;base64,{b64}">')
@@ -281,6 +280,5 @@ def write_report(
     _prior_section(doc, idata, panel, seed)
     doc.h("Model specification")
     doc.raw(f"<pre>{html.escape(spec.to_toml())}</pre>")
-    path = out / "index.html"
-    path.write_text(doc.render(title or f"structest report: {spec.name}"), encoding="utf-8")
-    return path
+    page = doc.render(title or f"structest report: {spec.name}")
+    return atomic_write_bytes(out / "index.html", page.encode("utf-8"))

@@ -177,8 +177,7 @@ def build(
     out = Path(out) if out is not None else data_dir()
     if not raw.is_dir():
         raise StructestError(f"raw data folder not found: {raw} (set --raw or STRUCTEST_RAW)")
-    out.mkdir(parents=True, exist_ok=True)
-    report = BuildReport()
+    report = BuildReport()  # ``out`` is created by the first atomic write
     say = print if verbose else (lambda *a, **k: None)
 
     say(f"reading WIOD 1995-2011 from {raw / 'wiod2013'} ...")
