@@ -34,7 +34,6 @@ from structest.counterfactuals import (
     summary_table,
 )
 from structest.counterfactuals import compute as cf_compute
-from structest.equations import implied_coefficients
 from structest.errors import EstimationError, InputFileError, SpecError, StructestError
 from structest.reduced import EstimationWarning, Results
 from structest.reduced.hdfe import FixedEffects, encode, fe_rank, unidentified_regressors
@@ -54,40 +53,8 @@ def small() -> pd.DataFrame:
     return panel.df
 
 
-def _fit_at_truth(panel: structest.Panel, truth: dict[str, Any], n_draws: int = 2) -> Any:
-    """A 1-chain posterior whose draws sit at the true parameters (layout of ``fit``)."""
-    from structest.codes import STRUCTURAL_PARAMS
-    from structest.structural import StructuralFit
-    from structest.structural.design import build_design
-    from structest.structural.io import assemble_idata
-    from structest.structural.program import Layout, site_table
-    from structest.structural.spec import load_model
-
-    spec = load_model("bbj")
-    design = build_design(panel, spec)
-    rng = np.random.default_rng(0)
-    p = {k: float(truth[k]) for k in STRUCTURAL_PARAMS}
-    samples: dict[str, np.ndarray] = {k: np.full((1, n_draws), p[k]) for k in spec.structural}
-    samples["sigma"] = np.full((1, n_draws), 2.0)
-    samples["mu"] = np.full((1, n_draws), 8.0)
-    for k, e in enumerate(spec.effects):
-        size = len(design.levels[e])
-        samples[f"tau_{e}"] = np.full((1, n_draws), 3.0)
-        fe = (8.0 if k == 0 else 0.0) + 3.0 * rng.standard_normal(size)
-        samples[f"fe_{e}"] = np.broadcast_to(fe, (1, n_draws, size)).copy()
-    for name, v in implied_coefficients(p).items():
-        samples[name] = np.full((1, n_draws), v)
-    stats = {"diverging": np.zeros((1, n_draws), dtype=bool)}
-    sites = site_table(spec, Layout.of(design), design.arrays)
-    ll = np.zeros((1, n_draws, design.n))
-    idata = assemble_idata(
-        samples, stats, {}, ll, None, spec, sites, design, panel, {"backend": "by-hand"}
-    )
-    return StructuralFit(idata=idata, spec=spec, panel=panel, design=design)
-
-
 @pytest.fixture(scope="module")
-def world() -> tuple[structest.Panel, Any]:
+def world(fit_at_truth) -> tuple[structest.Panel, Any]:
     """A small panel with both regimes and a structural fit at its true parameters."""
     panel, truth = structest.simulate(
         seed=1,
@@ -97,7 +64,7 @@ def world() -> tuple[structest.Panel, Any]:
         rta_pair_share=0.5,
     )
     assert 0 < panel.df["rta"].mean() < 1
-    return panel, _fit_at_truth(panel, truth)
+    return panel, fit_at_truth(panel, truth)
 
 
 # ---------------------------------------------------------------------- reduced form
