@@ -40,9 +40,14 @@ def sim():
     return structest.simulate(seed=0)
 
 
-def _at_truth(panel: structest.Panel, truth: dict[str, Any], n_draws: int = 2) -> Any:
-    """A 1-chain posterior whose draws sit at the true parameters (layout of ``fit``)."""
-    from structest.codes import STRUCTURAL_PARAMS
+def idata_at(
+    panel: Any, draws: list[dict[str, float]], model: str = "bbj", fe_seed: int = 0
+) -> Any:
+    """A posterior (1 chain) whose draws sit at the given structural parameters.
+
+    Layout as :func:`structest.fit` produces it (same variable names, dims and attrs);
+    effects are random but fixed (they cancel in changes of t*).
+    """
     from structest.equations import implied_coefficients
     from structest.structural import StructuralFit
     from structest.structural.design import build_design
@@ -50,27 +55,34 @@ def _at_truth(panel: structest.Panel, truth: dict[str, Any], n_draws: int = 2) -
     from structest.structural.program import Layout, site_table
     from structest.structural.spec import load_model
 
-    spec = load_model("bbj")
+    spec = load_model(model)
     design = build_design(panel, spec)
-    rng = np.random.default_rng(0)
-    p = {k: float(truth[k]) for k in STRUCTURAL_PARAMS}
-    samples: dict[str, np.ndarray] = {k: np.full((1, n_draws), p[k]) for k in spec.structural}
-    samples["sigma"] = np.full((1, n_draws), 2.0)
-    samples["mu"] = np.full((1, n_draws), 8.0)
+    rng = np.random.default_rng(fe_seed)
+    n = len(draws)
+    samples: dict[str, np.ndarray] = {p: np.array([[d[p] for d in draws]]) for p in spec.structural}
+    samples["sigma"] = np.array([[d.get("sigma", 2.0) for d in draws]])
+    samples["mu"] = np.full((1, n), 8.0)
     for k, e in enumerate(spec.effects):
         size = len(design.levels[e])
-        samples[f"tau_{e}"] = np.full((1, n_draws), 3.0)
+        samples[f"tau_{e}"] = np.full((1, n), 3.0)
         fe = (8.0 if k == 0 else 0.0) + 3.0 * rng.standard_normal(size)
-        samples[f"fe_{e}"] = np.broadcast_to(fe, (1, n_draws, size)).copy()
-    for name, v in implied_coefficients(p).items():
-        samples[name] = np.full((1, n_draws), v)
-    stats = {"diverging": np.zeros((1, n_draws), dtype=bool)}
+        samples[f"fe_{e}"] = np.broadcast_to(fe, (1, n, size)).copy()
+    coefs = [implied_coefficients(d) for d in draws]
+    for name in coefs[0]:
+        samples[name] = np.array([[c[name] for c in coefs]])
+    stats = {"diverging": np.zeros((1, n), dtype=bool)}
     sites = site_table(spec, Layout.of(design), design.arrays)
-    ll = np.zeros((1, n_draws, design.n))
+    ll = np.zeros((1, n, design.n))  # not used by counterfactuals
     idata = assemble_idata(
         samples, stats, {}, ll, None, spec, sites, design, panel, {"backend": "by-hand"}
     )
     return StructuralFit(idata=idata, spec=spec, panel=panel, design=design)
+
+
+def _at_truth(panel: Any, truth: dict[str, Any], n_draws: int = 2) -> Any:
+    from structest.codes import STRUCTURAL_PARAMS
+
+    return idata_at(panel, [{k: float(truth[k]) for k in STRUCTURAL_PARAMS}] * n_draws)
 
 
 @pytest.fixture(scope="session")

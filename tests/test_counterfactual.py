@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from conftest import idata_at  # noqa: E402  (tests/ is on sys.path)
 
 import structest
 from structest.codes import ECONOMIES, INDUSTRIES, STRUCTURAL_PARAMS
@@ -33,43 +34,8 @@ from structest.counterfactuals import (
 )
 from structest.equations import cap, implied_coefficients
 from structest.errors import SpecError, StructestError
-from structest.structural import StructuralFit
-from structest.structural.design import build_design
-from structest.structural.io import assemble_idata
-from structest.structural.program import Layout, site_table
-from structest.structural.spec import load_model
 
 STRUCT = STRUCTURAL_PARAMS
-
-
-def idata_at(panel, draws: list[dict[str, float]], model: str = "bbj", fe_seed: int = 0) -> Any:
-    """A posterior (1 chain) whose draws sit at the given structural parameters.
-
-    Layout as :func:`structest.fit` produces it (same variable names, dims and attrs);
-    effects are random but fixed (they cancel in changes of t*).
-    """
-    spec = load_model(model)
-    design = build_design(panel, spec)
-    rng = np.random.default_rng(fe_seed)
-    n = len(draws)
-    samples: dict[str, np.ndarray] = {p: np.array([[d[p] for d in draws]]) for p in spec.structural}
-    samples["sigma"] = np.array([[d.get("sigma", 2.0) for d in draws]])
-    samples["mu"] = np.full((1, n), 8.0)
-    for k, e in enumerate(spec.effects):
-        size = len(design.levels[e])
-        samples[f"tau_{e}"] = np.full((1, n), 3.0)
-        fe = (8.0 if k == 0 else 0.0) + 3.0 * rng.standard_normal(size)
-        samples[f"fe_{e}"] = np.broadcast_to(fe, (1, n, size)).copy()
-    coefs = [implied_coefficients(d) for d in draws]
-    for name in coefs[0]:
-        samples[name] = np.array([[c[name] for c in coefs]])
-    stats = {"diverging": np.zeros((1, n), dtype=bool)}
-    sites = site_table(spec, Layout.of(design), design.arrays)
-    ll = np.zeros((1, n, design.n))  # not used by counterfactuals
-    idata = assemble_idata(
-        samples, stats, {}, ll, None, spec, sites, design, panel, {"backend": "by-hand"}
-    )
-    return StructuralFit(idata=idata, spec=spec, panel=panel, design=design)
 
 
 def _params(truth: dict[str, Any], **change: float) -> dict[str, float]:
