@@ -128,6 +128,13 @@ def test_cli_report_from_saved_fit(tiny, tmp_path):
     res = CliRunner().invoke(app, ["report", "--fit", str(fit), "--out", str(out), "--no-reduced"])
     assert res.exit_code == 0, res.output
     assert (out / "index.html").exists() and IMG.search((out / "index.html").read_text())
+    # the terminal carries the verdict: convergence, key posteriors, PPC count, report path
+    table = result.summary()
+    assert re.search(r"convergence: (OK|\d+ problem)", res.output)
+    assert f"sigma  mean {table.loc['sigma', 'mean']:8.3f}" in res.output
+    m = re.search(r"posterior predictive checks: (\d+) of (\d+) statistics", res.output)
+    assert m and 0 <= int(m[1]) <= int(m[2]) and int(m[2]) > 5
+    assert f"report: {out / 'index.html'}" in res.output
 
 
 @pytest.mark.parametrize("option", ["--data", "--panel"])  # --panel: the old name, hidden

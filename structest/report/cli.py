@@ -150,17 +150,54 @@ def report(
             with reading("--compare", p):
                 fits[p.stem] = load_idata(p)
         estimators = ("ols", "tobit", "iv", "tobit_iv") if reduced else ()
-        path = write_report(result, None, out, fits=fits or None, estimators=estimators, seed=seed)
-    typer.echo(str(path))
+        verdict: dict = {}
+        path = write_report(
+            result,
+            None,
+            out,
+            fits=fits or None,
+            estimators=estimators,
+            seed=seed,
+            verdict=verdict,
+        )
     problems = result.diagnostics()
+    echo_verdict(result, problems, verdict)
+    typer.echo(f"report: {path}")
     if strict and problems:
-        for msg in problems:
-            typer.echo(f"WARNING: {msg}", err=True)
         typer.echo(
             f"--strict: {len(problems)} sampling problem(s); exit status 1 ({path} written)",
             err=True,
         )
         raise typer.Exit(1)
+
+
+#: quantities of the terminal summary (those the model has)
+HEADLINE = ("g_IP", "g_FVA", "g_DVA", "eps", "sigma")
+
+
+def echo_verdict(result: object, problems: list[str], verdict: dict) -> None:
+    """Print the compact result of ``report``: convergence, key posteriors, PPC count."""
+    table = result.summary()  # type: ignore[attr-defined]
+    div = int(result.idata.sample_stats["diverging"].values.sum())  # type: ignore[attr-defined]
+    state = "OK" if not problems else f"{len(problems)} problem(s)"
+    typer.echo(
+        f"convergence: {state} (divergences {div}, max R-hat {table['r_hat'].max():.3f}, "
+        f"min bulk ESS {table['ess_bulk'].min():.0f})"
+    )
+    for msg in problems:
+        typer.echo(f"WARNING: {msg}", err=True)
+    rows = [n for n in HEADLINE if n in table.index]
+    for n in rows:
+        r = table.loc[n]
+        how = f"  [{r['verdict']}]" if "verdict" in table.columns else ""
+        typer.echo(f"  {n:<6} mean {r['mean']:8.3f}   90% [{r['5%']:.3f}, {r['95%']:.3f}]{how}")
+    if verdict:
+        k, n = verdict["ppc_inside"], verdict["ppc_total"]
+        typer.echo(
+            f"posterior predictive checks: {k} of {n} statistics inside their 90% intervals, "
+            f"{verdict['checks_passed']} of {verdict['checks_total']} checks passed"
+            + ("" if k >= 0.8 * n else " (the model misses the others: see the report)")
+        )
 
 
 def register(app: typer.Typer) -> None:

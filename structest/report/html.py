@@ -229,6 +229,7 @@ def write_report(
     estimators: Sequence[str] = ("ols", "tobit", "iv", "tobit_iv"),
     seed: int = 0,
     title: str | None = None,
+    verdict: dict[str, Any] | None = None,
 ) -> Path:
     """Write the HTML report of a fit.
 
@@ -250,6 +251,10 @@ def write_report(
         Reduced-form columns (empty: none).
     seed
         Seed of the predictive draws.
+    verdict
+        A dict to fill with the checks' headline numbers for a terminal summary:
+        ``ppc_inside`` / ``ppc_total`` (PPC statistics inside their 90% predictive
+        intervals) and ``checks_passed`` / ``checks_total`` (checks passed).
     title
         Page title.
 
@@ -270,7 +275,14 @@ def write_report(
     _convergence_section(doc, idata)
     _compare_section(doc, f, panel, truth, estimators)
     ip = checks.with_posterior_predictive(f, seed=seed)
-    _ppc_section(doc, ip, panel, seed)
+    ppc = _ppc_section(doc, ip, panel, seed)
+    if verdict is not None:
+        verdict.update(
+            ppc_inside=int(ppc["n_inside"].sum()),
+            ppc_total=int(ppc["n_stats"].sum()),
+            checks_passed=int(ppc["passed"].sum()),
+            checks_total=len(ppc),
+        )
     allfits = None
     if fits:
         allfits = {k: getattr(v, "idata", v) for k, v in fits.items()}
