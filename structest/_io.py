@@ -8,6 +8,7 @@ import contextlib
 import math
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from importlib import resources
@@ -336,17 +337,114 @@ def check_distinct(*outputs: tuple[str, str | Path | None]) -> None:
         seen[key] = opt
 
 
+#: what a path that is not a regular file is, from its ``stat`` mode
+_SPECIAL_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _kind_of(mode: int) -> str:
+    return next((k for test, k in _SPECIAL_KINDS if test(mode)), "not a plain file")
+
+
+def check_input_file(path: str | Path, what: str) -> Path:
+    """Refuse, from its ``stat`` alone (nothing is read), an input that is not a regular file.
+
+    A FIFO would block a reader forever and a device (``/dev/zero``, also through a
+    symbolic link) never ends, so both are refused before any read.
+
+    Parameters
+    ----------
+    path
+        The input file.
+    what
+        The option (or description) that named it, for the message.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path`` with ``~`` expanded.
+
+    Raises
+    ------
+    InputFileError
+        ``path`` does not exist ("file not found"), cannot be accessed, or exists and is
+        not a regular file (a folder, FIFO, device, socket: "is not a regular file").
+    """
+    p = Path(path).expanduser()
+    try:
+        st = os.stat(p)
+    except (FileNotFoundError, NotADirectoryError):
+        raise InputFileError(f"{what} {path}: file not found") from None
+    except OSError as exc:
+        raise InputFileError(f"{what} {path}: cannot access it ({exc.strerror or exc})") from None
+    except ValueError as exc:  # NUL in the path
+        raise InputFileError(f"{what} {path!r}: invalid path ({exc})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise InputFileError(
+            f"{what} {path}: is not a regular file ({_kind_of(st.st_mode)}); refusing to read it"
+        )
+    return p
+
+
+def refuse_overwrite_non_netcdf(path: str | Path, what: str) -> Path:
+    """Refuse to replace an existing path that is not a NetCDF file (nor empty).
+
+    For the Python API's ``save`` functions (the CLI checks ``--out`` with
+    :func:`check_output`): a CSV, a text file or a folder given by mistake is never
+    replaced by a NetCDF file.
+
+    Parameters
+    ----------
+    path
+        The output file.
+    what
+        What is being saved (``"StructuralFit.save"``), for the message.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path`` with ``~`` expanded.
+
+    Raises
+    ------
+    OutputError
+        ``path`` is empty, an existing folder or other non-regular file, or an existing
+        non-empty file without a NetCDF/HDF5 signature.
+    """
+    if not isinstance(path, (str, os.PathLike)) or isinstance(path, bytes):
+        raise OutputError(f"{what}: expected a file path, got {type(path).__name__}")
+    if str(path).strip() == "":
+        raise OutputError(f"{what}: empty path")
+    p = Path(path).expanduser()
+    if not os.path.lexists(p):
+        return p
+    if p.is_dir():
+        raise OutputError(f"{what} {path}: is a folder; give a file name (e.g. {p / 'fit.nc'})")
+    if not p.is_file():
+        raise OutputError(f"{what} {path}: exists and is not a regular file")
+    if not _looks_like(p, "netcdf"):
+        raise OutputError(
+            f"{what} {path}: exists and is not a NetCDF file; refusing to overwrite it "
+            "(remove it or choose another name)"
+        )
+    return p
+
+
 def check_netcdf_input(path: str | Path, what: str = "--fit") -> Path:
     """Refuse, before any work, an input that is not a NetCDF file (empty, text, ...).
 
     Raises
     ------
     InputFileError
-        ``path`` is missing, a folder, empty or has no NetCDF/HDF5 signature.
+        ``path`` is missing, not a regular file (folder, FIFO, device), empty or has no
+        NetCDF/HDF5 signature.
     """
-    p = Path(path).expanduser()
-    if not p.is_file():
-        raise InputFileError(f"{what} {path}: file not found")
+    p = check_input_file(path, what)
     if p.stat().st_size == 0:
         raise InputFileError(f"{what} {path}: the file is empty (0 bytes)")
     if not _looks_like(p, "netcdf"):

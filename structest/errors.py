@@ -17,12 +17,17 @@ class PanelError(StructestError, ValueError):
     Parameters
     ----------
     problems
-        One line per problem, each naming the column and the offending rows.
+        One line per problem, each naming the column and the offending rows. With one
+        problem the message is one line, ``panel validation failed: <problem>``; with
+        several, a head line and one ``  - <problem>`` line each.
     """
 
     def __init__(self, problems: list[str]):
         self.problems = list(problems)
-        head = f"panel validation failed ({len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}):"
+        if len(self.problems) == 1:  # one problem: one line
+            super().__init__(f"panel validation failed: {self.problems[0]}")
+            return
+        head = f"panel validation failed ({len(self.problems)} problems):"
         super().__init__("\n".join([head, *(f"  - {p}" for p in self.problems)]))
 
 

@@ -11,8 +11,9 @@ import datetime as _dt
 import difflib
 import math
 import os
+import reprlib
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,8 +92,12 @@ def _row_label(df: pd.DataFrame, idx: Any) -> str:
 def _format_value(value: Any) -> str:
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value))
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return f"{value:g}"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        short = f"{value:g}"
+        # %g rounds to 6 digits: 2000.000000001 would print as the whole year 2000
+        return short if float(short) == float(value) else repr(float(value))
     if isinstance(value, str):
         return repr(value)
     return repr(value) if not hasattr(value, "isoformat") else str(value)
@@ -511,6 +516,21 @@ def _check_options(tol: Any, strict_codes: Any, allow_negative_tariffs: Any) -> 
             raise OptionError(f"{name} must be True or False, got {value!r}")
 
 
+#: keyword options of :meth:`Panel.from_frame` that :meth:`Panel.from_file` passes on
+_FROM_FRAME_OPTIONS: tuple[str, ...] = ("tol", "strict_codes", "allow_negative_tariffs", "meta")
+
+
+def _check_meta(meta: Any) -> None:
+    """OptionError unless ``meta`` is None or a mapping (a dict)."""
+    if meta is None:
+        return
+    if not isinstance(meta, Mapping):
+        raise OptionError(
+            f"meta must be a dict of provenance (name -> value) or None, got "
+            f"{type(meta).__name__} {reprlib.repr(meta)}"
+        )
+
+
 # ---------------------------------------------------------------------- files
 _FILE_KINDS = (
     (stat.S_ISCHR, "a character device"),
@@ -778,6 +798,7 @@ class Panel:
             ``tol`` is not a finite number >= 0, or a flag is not a bool.
         """
         _check_options(tol, strict_codes, allow_negative_tariffs)
+        _check_meta(meta)
         if not isinstance(df, pd.DataFrame):
             raise PanelError([f"expected a pandas DataFrame, got {type(df).__name__}"])
         dup = _duplicate_columns(df)
@@ -822,6 +843,17 @@ class Panel:
         PanelError
             The contents fail validation; each problem is prefixed with the file.
         """
+        unknown = sorted(set(kwargs) - set(_FROM_FRAME_OPTIONS))
+        if unknown:
+            raise OptionError(
+                f"Panel.from_file: unknown option(s) {unknown}; allowed: {list(_FROM_FRAME_OPTIONS)}"
+            )
+        _check_meta(kwargs.get("meta"))
+        _check_options(
+            kwargs.get("tol", MFN_TOL),
+            kwargs.get("strict_codes", True),
+            kwargs.get("allow_negative_tariffs", False),
+        )
         path = _checked_path(path)
         head, tail = _head_tail(path)
         if path.suffix.lower() in PARQUET_SUFFIXES:

@@ -297,7 +297,8 @@ def test_bad_content(good, build, err, pattern):
 def test_nonfinite_in_every_numeric_column(good, col, value, pattern):
     df = _set(good, col, 5, value)
     msg = _assert_one_error(lambda: Panel.from_frame(df), PanelError, pattern)
-    assert "1 problem)" in msg  # one clear error, not a cascade of follow-on complaints
+    # one clear error on one line, not a cascade of follow-on complaints
+    assert msg.startswith("panel validation failed: ") and "\n" not in msg
 
 
 @pytest.mark.parametrize(
@@ -865,3 +866,55 @@ def test_cli_refuses_bad_panel_files(good, tmp_path, capsys, build, pattern):
     err = capsys.readouterr().err
     assert err.startswith("error: ") and re.search(pattern, err), err
     assert "Traceback" not in err
+
+
+# ------------------------------------------------------ issue 14 sweep: options, messages
+@pytest.mark.parametrize(
+    ("meta", "match"),
+    [
+        ([1, 2], r"meta must be a dict of provenance .* got list \[1, 2\]"),
+        ("source", r"meta must be a dict .* got str 'source'"),
+        (5, r"meta must be a dict .* got int 5"),
+        ((("a", 1),), r"meta must be a dict .* got tuple"),
+    ],
+    ids=["list", "str", "int", "tuple"],
+)
+def test_meta_must_be_a_mapping(good, tmp_path, meta, match):
+    with pytest.raises(OptionError, match=match):
+        Panel.from_frame(good, meta=meta)
+    path = tmp_path / "p.csv"
+    good.to_csv(path, index=False)
+    with pytest.raises(OptionError, match=match):
+        Panel.from_file(path, meta=meta)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"foo": 1}, r"Panel\.from_file: unknown option\(s\) \['foo'\]; allowed: \['tol'"),
+        ({"tolerance": 1e-6}, r"unknown option\(s\) \['tolerance'\]"),
+        ({"tol": -1.0}, r"tol must be a finite number >= 0, got -1"),
+        ({"strict_codes": "no"}, r"strict_codes must be True or False, got 'no'"),
+    ],
+    ids=["foo", "misspelt-tol", "negative-tol", "strict-str"],
+)
+def test_from_file_options_checked_before_reading(tmp_path, kwargs, match):
+    missing = tmp_path / "never_read.csv"  # the options are refused before the file is looked at
+    with pytest.raises(OptionError, match=match):
+        Panel.from_file(missing, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("year", "shown"),
+    [(2000.000000001, "2000.000000001"), (2000.5, "2000.5"), (1999.9999999, "1999.9999999")],
+)
+def test_non_whole_year_printed_exactly(good, year, shown):
+    df = _set(good, "year", 3, year)
+    msg = _assert_one_error(lambda: Panel.from_frame(df), PanelError, r"must hold whole years")
+    assert f"= {shown}" in msg and msg.startswith("panel validation failed: ")
+
+
+def test_several_problems_keep_the_list(good):
+    df = _set(_set(good, "tariff", 2, -1.0), "dva", 4, -3.0)
+    msg = _assert_one_error(lambda: Panel.from_frame(df), PanelError, r"2 problems\):\n  - ")
+    assert msg.count("\n  - ") == 2

@@ -431,7 +431,10 @@ class _FakeFit:
         return atomic_write_bytes(path, HDF5 + b"fake fit")
 
     def summary(self) -> pd.DataFrame:
-        return pd.DataFrame({"mean": [1.0], "r_hat": [1.0], "ess_bulk": [500.0]}, index=["eps"])
+        return pd.DataFrame(
+            {"mean": [1.0], "5%": [0.5], "95%": [1.5], "r_hat": [1.0], "ess_bulk": [500.0]},
+            index=["eps"],
+        )
 
     def diagnostics(self) -> list[str]:
         return list(self.problems)
@@ -660,3 +663,116 @@ def test_cli_runner_sees_the_same_refusal(tmp_path, work) -> None:
     )
     assert isinstance(res.exception, OutputError) and work.calls == []
     assert files["panel"].read_text().startswith("importer,")
+
+
+# ------------------------------------------- counterfactual: scenario files, --out/--figures
+def _scenario_file(d: Path, kind: str) -> Path:
+    """A scenario input of the given kind (see CF_FILE_CASES)."""
+    if kind == "devzero":
+        p = d / "zero.toml"
+        p.symlink_to("/dev/zero")
+    elif kind == "fifo":
+        p = d / "fifo.toml"
+        os.mkfifo(p)
+    elif kind == "huge":
+        p = d / "huge.toml"
+        with open(p, "wb") as fh:
+            fh.truncate(11 * 2**20)  # sparse: no time spent writing
+    else:
+        name, text = {
+            "dup-json": ("dup.json", '{"fva_growth": 0.5, "fva_growth": 0.0}'),
+            "deep-json": ("deep.json", "[" * 100_000),
+            "mixed-toml": ("mixed.toml", "fva_growth = 0.5\n[scenario]\ndva_growth = 0.1\n"),
+            "mixed-json": ("mixed.json", '{"scenario": {"dva_growth": 0.1}, "fva_growth": 0.5}'),
+            "scenario-not-table": ("notable.json", '{"scenario": 3}'),
+            "rta-int": ("rta.toml", "rta = 5\n"),
+            "big-int-json": ("big.json", '{"fva_growth": 1' + "0" * 400 + "}"),
+            "bool-growth": ("bool.toml", "fva_growth = true\n"),
+        }[kind]
+        p = d / name
+        p.write_text(text)
+    return p
+
+
+CF_FILE_CASES = [
+    # (scenario kind, regex of the one error line)
+    ("devzero", r"--scenario \S*zero\.toml: (is )?not a regular file"),
+    ("fifo", r"--scenario \S*fifo\.toml: (is )?not a regular file"),
+    ("huge", r"--scenario \S*huge\.toml: \d+ bytes is too large for a scenario file"),
+    ("dup-json", r"--scenario \S*dup\.json: invalid JSON: key 'fva_growth' given twice"),
+    ("deep-json", r"--scenario \S*deep\.json: invalid JSON: nested too deeply"),
+    ("mixed-toml", r"either at the top level or in the \[scenario\] table, not both"),
+    ("mixed-json", r"not both \(top-level keys \['fva_growth'\]\)"),
+    ("scenario-not-table", r"'scenario' must be a table of scenario fields, got int"),
+    ("rta-int", r"rta: expected pairs .*got 5 \(int\)"),
+    ("big-int-json", r"fva_growth: value 1000\d*\.\.\.\(401 characters\) is too large"),
+    ("bool-growth", r"fva_growth: expected a log change"),
+]
+
+
+@pytest.mark.parametrize(("kind", "pattern"), CF_FILE_CASES, ids=[k for k, _ in CF_FILE_CASES])
+def test_bad_scenario_files_are_refused_before_any_work(kind, pattern, tmp_path, work, capsys):
+    files = _make_files(tmp_path)
+    scen = _scenario_file(tmp_path, kind)
+    t0 = time.perf_counter()
+    code, out, err = _run(capsys, ["counterfactual", "--fit", files["fit"], "--scenario", scen])
+    assert time.perf_counter() - t0 < 10
+    assert code == 2, (code, out, err)
+    assert work.calls == []
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert re.search(pattern, err), err
+    assert "Traceback" not in err + out
+
+
+CF_OPTION_CASES = [
+    (
+        "--fva-growth 0.5 --out {tmp}/figs/cf_importer.png --figures {tmp}/figs",
+        r"--out \S*cf_importer\.png is the figure cf_importer\.png that --figures",
+    ),
+    (
+        "--fva-growth 0.5 --out {tmp}/figs/cf_share_mfn_industry.png --figures {tmp}/figs/.",
+        r"is the figure cf_share_mfn_industry\.png",
+    ),
+    (
+        "--rta-add USA-CHN --rta-remove CHN-USA",
+        r"pair 'CHN-USA' is in --rta-remove and its reverse 'USA-CHN' in --rta-add",
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "pattern"), CF_OPTION_CASES, ids=[a for a, _ in CF_OPTION_CASES])
+def test_counterfactual_outputs_and_pairs_that_clash(args, pattern, tmp_path, work, capsys):
+    files = _make_files(tmp_path)
+    argv = ["counterfactual", "--fit", files["fit"]] + [
+        a.format(tmp=tmp_path) for a in args.split()
+    ]
+    before = _snapshot(tmp_path)
+    code, out, err = _run(capsys, argv)
+    assert code == 2, (code, out, err)
+    assert work.calls == []
+    assert len(err.strip().splitlines()) == 1 and re.search(pattern, err), err
+    assert _snapshot(tmp_path) == before
+
+
+def test_one_way_pairs_in_both_directions_are_not_a_clash(tmp_path, work, capsys):
+    files = _make_files(tmp_path)
+    argv = ["counterfactual", "--fit", files["fit"], "--one-way"]
+    argv += ["--rta-add", "USA-CHN", "--rta-remove", "CHN-USA"]
+    _run(capsys, argv)
+    assert work.calls == ["load fit"]  # passed every check and reached the work
+
+
+@pytest.mark.parametrize("suffix", [".toml", ".json"])
+def test_scenario_file_with_a_byte_order_mark(suffix, tmp_path):
+    from structest.counterfactuals.cli import read_scenario
+
+    text = 'fva_growth = 0.5\nrta = ["USA-CHN"]\n'
+    if suffix == ".json":
+        text = '{"fva_growth": 0.5, "rta": ["USA-CHN"]}'
+    p = tmp_path / f"s{suffix}"
+    p.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert read_scenario(p) == {"fva_growth": 0.5, "rta": ["USA-CHN"]}
+    q = tmp_path / f"t{suffix}"
+    q.write_text("[scenario]\nfva_growth = 0.5\n" if suffix == ".toml" else text)
+    assert read_scenario(q)["fva_growth"] == 0.5

@@ -353,7 +353,7 @@ def test_scenario_object_dict_and_keywords_agree(world, at_truth):
         ({"rta": {("AUS", "BRA"): 2}}, "must be 0 or 1"),
         ({"mfn": -0.5}, "MFN multiplier must be >= 0"),
         ({"mfn": {"AUS": -1}}, "MFN multiplier must be >= 0"),
-        ({"fva_growth": "growth"}, "wiod:1995-2009"),
+        ({"fva_growth": "growth"}, "wiod:1995-2007"),
         ({"imports_growth": "wiod:1995-2009"}, "FVA, DVA and FG only"),
         ({"fva_growth": np.zeros(3)}, "3 values"),
         ({"fva_growth": float("nan")}, "not finite"),

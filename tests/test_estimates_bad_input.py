@@ -16,6 +16,7 @@ needed (a tiny NUTS fit alone takes about a minute on a small machine).
 
 from __future__ import annotations
 
+import os
 import warnings
 from typing import Any
 
@@ -666,9 +667,201 @@ def test_tables_refuse_unknown_quantities_groups_and_nan(cf_result):
 def test_load_counterfactual_bad_files(tmp_path):
     with pytest.raises(InputFileError, match="file not found"):
         load_counterfactual(tmp_path / "missing.nc")
-    with pytest.raises(InputFileError, match="is a folder"):
+    with pytest.raises(InputFileError, match="is not a regular file \\(a folder\\)"):
         load_counterfactual(tmp_path)
     junk = tmp_path / "junk.nc"
     junk.write_text("not netcdf")
     with pytest.raises(InputFileError, match="is not a readable NetCDF file"):
         load_counterfactual(junk)
+
+
+# ------------------------------------------------------- counterfactuals: sweep findings
+CF_SWEEP_CASES = [
+    # (id, kwargs, error, regex)
+    ("rta-int", {"rta": 5}, SpecError, r"rta: expected pairs .* got 5 \(int\)"),
+    ("rta-float", {"rta": 0.5}, SpecError, r"rta: expected pairs .* got 0\.5 \(float\)"),
+    ("rta-array", {"rta": np.array(["AUS-BRA"])}, SpecError, r"rta: expected pairs"),
+    (
+        "rta-contradictory-symmetric",
+        {"rta": {"AUS-BRA": 1, "BRA-AUS": 0}},
+        SpecError,
+        r"rta: pair 'BRA-AUS' sets RTA = 0 where pair 'AUS-BRA' sets 1 \(rta_symmetric",
+    ),
+    (
+        "rta-contradictory-same-pair",
+        {"rta": {"AUS-BRA": 1, ("AUS", "BRA"): 0}},
+        SpecError,
+        r"sets RTA = 0 where pair 'AUS-BRA' sets 1",
+    ),
+    (
+        "fva-str-array-numeric",
+        {"fva_growth": np.array(["0.5"] * N_WORLD)},
+        SpecError,
+        r"fva_growth: values must be numbers, got an array of strings",
+    ),
+    (
+        "fva-str-array-junk",
+        {"fva_growth": np.array(["abc"] * N_WORLD)},
+        SpecError,
+        r"fva_growth: values must be numbers, got an array of strings",
+    ),
+    (
+        "dva-bool-array",
+        {"dva_growth": np.ones(N_WORLD, bool)},
+        SpecError,
+        r"dva_growth: values must be numbers, got an array of booleans",
+    ),
+    (
+        "fg-object-array-none",
+        {"fg_growth": np.array([None] * N_WORLD, dtype=object)},
+        SpecError,
+        r"fg_growth: values must be numbers, got None \(NoneType\)",
+    ),
+    (
+        "imports-str-series",
+        {"imports_growth": pd.Series(["0.1"] * N_WORLD)},
+        SpecError,
+        r"imports_growth: values must be numbers, got an array of strings",
+    ),
+    (
+        "mfn-bool-array",
+        {"mfn": np.ones(N_WORLD, bool)},
+        SpecError,
+        r"mfn: values must be numbers, got an array of booleans",
+    ),
+    (
+        "mfn-str-array",
+        {"mfn": np.array(["5"] * N_WORLD)},
+        SpecError,
+        r"mfn: values must be numbers, got an array of strings",
+    ),
+    ("mfn-np-bool", {"mfn": np.bool_(True)}, SpecError, r"mfn: expected a multiplier"),
+    ("fva-np-bool", {"fva_growth": np.bool_(True)}, SpecError, r"fva_growth: expected a log"),
+    (
+        "fva-400-digit-int",
+        {"fva_growth": 10**400},
+        SpecError,
+        r"fva_growth: value 1000\d*\.\.\.\(401 characters\) is too large for a float",
+    ),
+    (
+        "mfn-400-digit-int",
+        {"mfn": 10**400},
+        SpecError,
+        r"mfn: value 1000\d*\.\.\.\(401 characters\) is too large for a float",
+    ),
+    (
+        "dva-dict-400-digit-int",
+        {"dva_growth": {"AUS": -(10**400)}},
+        SpecError,
+        r"dva_growth\['AUS'\]: value -1000\d*\.\.\.\(402 characters\) is too large",
+    ),
+    (
+        "by-value-column",
+        {"fva_growth": 0.5, "by": "tariff"},
+        SpecError,
+        r"by column\(s\) \['tariff'\] are continuous values or names of the result's "
+        r"variables, not grouping columns; grouping columns: importer, exporter, industry",
+    ),
+    (
+        "by-continuous-column",
+        {"fva_growth": 0.5, "by": ("importer", "log_dva")},
+        SpecError,
+        r"\['log_dva'\] are continuous values .*grouping columns: importer",
+    ),
+    ("by-result-dim", {"by": "obs"}, SpecError, r"\['obs'\] are not in the panel; grouping"),
+    (
+        "lower-huge",
+        {"fva_growth": 0.5, "lower": 1e300},
+        SpecError,
+        r"lower must lie in \[-1000, 1000\] pp .*got 1e\+300",
+    ),
+    ("lower-below", {"lower": -1000.5}, SpecError, r"lower must lie in \[-1000, 1000\]"),
+    (
+        "wiod-year-not-available",
+        {"fva_growth": "wiod:1800-1801"},
+        structest.OptionError,
+        r"^fva_growth='wiod:1800-1801': va_contents: year 1800 not available",
+    ),
+    (
+        "wiod-end-year-not-available",
+        {"dva_growth": "wiod:1995-2050"},
+        structest.OptionError,
+        r"^dva_growth='wiod:1995-2050': va_contents: year 2050 not available",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"), [pytest.param(*c[1:], id=c[0]) for c in CF_SWEEP_CASES]
+)
+def test_counterfactual_refuses_sweep_findings(world, kwargs, error, match):
+    panel, fit = world
+    with pytest.raises(error, match=match) as info:
+        structest.counterfactual(fit, panel, **kwargs)
+    assert "\n" not in str(info.value)
+
+
+def test_rta_pairs_that_agree_are_accepted_and_one_way_does_not_clash(world):
+    panel, fit = world
+    df = panel.df
+    ds = structest.counterfactual(fit, panel, rta={"AUS-BRA": 1, "BRA-AUS": 1})
+    both = ((df["importer"] == "AUS") & (df["exporter"] == "BRA")) | (
+        (df["importer"] == "BRA") & (df["exporter"] == "AUS")
+    )
+    assert (ds["rta_cf"].values[both.to_numpy()] == 1).all()
+    ds = structest.counterfactual(fit, panel, rta={"AUS-BRA": 1, "BRA-AUS": 0}, rta_symmetric=False)
+    ab = ((df["importer"] == "AUS") & (df["exporter"] == "BRA")).to_numpy()
+    ba = ((df["importer"] == "BRA") & (df["exporter"] == "AUS")).to_numpy()
+    assert (ds["rta_cf"].values[ab] == 1).all() and (ds["rta_cf"].values[ba] == 0).all()
+
+
+def test_numpy_bool_is_stored_as_a_plain_bool(world):
+    panel, fit = world
+    scen = Scenario(rta=["AUS-BRA"], rta_symmetric=np.bool_(False))
+    assert scen.rta_symmetric is False
+    ds = structest.counterfactual(fit, panel, rta=["AUS-BRA"], rta_symmetric=np.bool_(False))
+    import json
+
+    assert json.loads(ds.attrs["scenario"])["rta_symmetric"] is False
+    assert "np." not in ds.attrs["scenario"]
+
+
+def test_by_a_grouping_column_that_is_not_a_default(world):
+    panel, fit = world
+    ds = structest.counterfactual(fit, panel, fva_growth=0.5, by=("importer", "pair"))
+    assert ds["d_tstar_by_pair_summary"].shape == (panel.df["pair"].nunique(), 4)
+    assert "pair" in cf_compute.grouping_columns(panel.df)
+    assert "tariff" not in cf_compute.grouping_columns(panel.df)
+
+
+def test_save_counterfactual_never_overwrites_other_files(cf_result, tmp_path):
+    from structest.counterfactuals import save_counterfactual
+    from structest.errors import OutputError
+
+    keep = tmp_path / "keep.txt"
+    keep.write_text("keep me\n")
+    with pytest.raises(OutputError, match=r"keep\.txt: exists and is not a NetCDF file"):
+        save_counterfactual(cf_result, keep)
+    assert keep.read_text() == "keep me\n"
+    png = tmp_path / "fig.nc"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    with pytest.raises(OutputError, match="not a NetCDF file"):
+        save_counterfactual(cf_result, png)
+    with pytest.raises(OutputError, match="is a folder"):
+        save_counterfactual(cf_result, tmp_path)
+    fifo = tmp_path / "fifo.nc"
+    os.mkfifo(fifo)
+    with pytest.raises(OutputError, match="not a regular file"):
+        save_counterfactual(cf_result, fifo)
+    with pytest.raises(StructestError, match="expected a counterfactual Dataset"):
+        save_counterfactual(cf_result.drop_vars("tstar_base"), tmp_path / "x.nc")
+    out = tmp_path / "cf.nc"
+    save_counterfactual(cf_result, out)
+    save_counterfactual(cf_result, out)  # a NetCDF file is replaced
+    assert float(load_counterfactual(out)["d_tstar_all"].mean()) == pytest.approx(
+        float(cf_result["d_tstar_all"].mean())
+    )
+    empty = tmp_path / "empty.nc"
+    empty.write_bytes(b"")
+    save_counterfactual(cf_result, empty)  # an empty file holds nothing to lose
+    assert empty.read_bytes().startswith(b"\x89HDF\r\n\x1a\n")

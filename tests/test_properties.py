@@ -150,7 +150,7 @@ def tiny_panel(small_frame) -> structest.Panel:
     return structest.Panel(small_frame.head(120))
 
 
-@settings(SETTINGS, max_examples=8)
+@settings(SETTINGS, max_examples=5)
 @given(d=spec_dicts())
 def test_model_specs_error_or_finite_prior_predictive(tiny_panel, d):
     from structest.checks.prior_predictive import prior_predictive_draws

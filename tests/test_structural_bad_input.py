@@ -24,6 +24,7 @@ from structest.errors import (
     EstimationError,
     InputFileError,
     OptionError,
+    OutputError,
     PanelError,
     SpecError,
     StructestError,
@@ -499,3 +500,120 @@ def test_seed_gives_same_draws_with_1_and_2_host_devices(tmp_path) -> None:
         assert a[k].shape[:2] == (2, 20)
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
     assert not np.array_equal(a["eps"][0], a["eps"][1])  # two different chains
+
+
+# ------------------------------------------- issue 14 sweep: grouping columns, save, files
+VALUE_COLUMN_CASES = [
+    ('name="x"\neffects = ["tariff"]\n', r"key 'effects\[0\]' = 'tariff' is a value column"),
+    ('name="x"\neffects = ["mfn"]\n', r"key 'effects\[0\]' = 'mfn' is a value column"),
+    ('name="x"\neffects = ["pair", "dva"]\n', r"key 'effects\[1\]' = 'dva' is a value column"),
+    ('name="x"\neffects = ["log_dva"]\n', r"key 'effects\[0\]' = 'log_dva' is a value column"),
+    ('name="x"\neffects = ["preference"]\n', r"'preference' is a value column"),
+    ('name="x"\neffects = ["dist"]\n', r"'dist' is a value column"),
+    ('name="x"\neffects = ["fva_ratio"]\n', r"'fva_ratio' is a value column"),
+    ('name="x"\n[hierarchy]\nsigma = "dva"\n', r"hierarchy\.sigma = 'dva' is a value column"),
+    ('name="x"\n[hierarchy]\neps = "tariff"\n', r"hierarchy\.eps = 'tariff' is a value column"),
+    ('name="x"\n[hierarchy]\neps = "imports"\n', r"hierarchy\.eps = 'imports' is a value column"),
+    ('name="x"\n[hierarchy]\neps = "log_fg"\n', r"hierarchy\.eps = 'log_fg' is a value column"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "match"), VALUE_COLUMN_CASES)
+def test_value_columns_are_not_grouping_columns(tmp_path, text, match) -> None:
+    path = tmp_path / "model.toml"
+    path.write_text(text)
+    with pytest.raises(SpecError, match=match) as info:
+        load_model(path)
+    msg = one_line(info.value)
+    assert str(path) in msg and "not a grouping column" in msg
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'name="x"\neffects = ["pair", "imp_ind_year"]\n',
+        'name="x"\n[hierarchy]\neps = "industry"\n',
+        'name="x"\n[hierarchy]\nsigma = "regime"\n',
+    ],
+)
+def test_grouping_columns_still_pass(tmp_path, text) -> None:
+    path = tmp_path / "model.toml"
+    path.write_text(text)
+    load_model(path)
+
+
+def test_custom_continuous_column_refused_by_the_design(panel) -> None:
+    df = panel.df.assign(weight=np.linspace(0.1, 0.9, len(panel.df)), code=1.0)
+    p = structest.Panel(df)
+    with pytest.raises(SpecError, match=r"column 'weight' \(effects/hierarchy\) holds continuous"):
+        build_design(p, replace(load_model("bbj"), effects=("weight",)))
+    build_design(p, replace(load_model("bbj"), effects=("code",)))  # whole numbers: labels
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        ({"effects": "imp_ind_year"}, r"key 'effects' must be a list of column names, got 'imp_"),
+        ({"effects": None}, r"key 'effects' must be a list of column names, got None"),
+        ({"mundlak": "imp_ind_year"}, r"key 'mundlak' must be a list of column names"),
+        ({"hierarchy": ["eps"]}, r"key 'hierarchy' must be a mapping parameter -> grouping"),
+        ({"effects": ("tariff",)}, r"key 'effects\[0\]' = 'tariff' is a value column"),
+    ],
+)
+def test_validate_spec_names_the_bad_field(changes, match) -> None:
+    with pytest.raises(SpecError, match=match) as info:
+        validate_spec(replace(load_model("bbj"), **changes))
+    one_line(info.value)
+
+
+def test_model_toml_with_a_byte_order_mark(tmp_path) -> None:
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + load_model("bbj").to_toml().encode())
+    assert load_model(path) == load_model("bbj")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
+def test_model_and_fit_files_that_are_not_regular_files(tmp_path, kind) -> None:
+    for name, load, what in (
+        ("m.toml", load_model, "model file"),
+        ("f.nc", StructuralFit.load, "fit file"),
+    ):
+        p = tmp_path / name
+        os.mkfifo(p) if kind == "fifo" else os.symlink("/dev/zero", p)
+        with pytest.raises(InputFileError, match=rf"{what} \S+: is not a regular file") as info:
+            load(p)
+        one_line(info.value)
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda d: (d / "p.csv").write_text("importer,x\n") and d / "p.csv",
+         r"StructuralFit\.save \S*p\.csv: exists and is not a NetCDF file; refusing to overwrite"),
+        (lambda d: (d / "keep.txt").write_text("notes") and d / "keep.txt",
+         r"keep\.txt: exists and is not a NetCDF file"),
+        (lambda d: d, r"StructuralFit\.save \S+: is a folder; give a file name"),
+        (lambda d: "", r"StructuralFit\.save: empty path"),
+    ],
+    ids=["csv", "text", "folder", "empty-path"],
+)  # fmt: skip
+def test_save_never_replaces_a_file_that_is_not_netcdf(fit_file, tmp_path, make, match) -> None:
+    fitted = StructuralFit.load(fit_file)
+    path = make(tmp_path)
+    before = Path(path).read_bytes() if path and Path(path).is_file() else None
+    with pytest.raises(OutputError, match=match) as info:
+        fitted.save(path)
+    one_line(info.value)
+    if before is not None:
+        assert Path(path).read_bytes() == before
+
+
+def test_save_replaces_a_netcdf_or_empty_file(fit_file, tmp_path) -> None:
+    fitted = StructuralFit.load(fit_file)
+    (tmp_path / "old.nc").write_bytes(fit_file.read_bytes())
+    (tmp_path / "empty.nc").write_bytes(b"")
+    for name in ("old.nc", "empty.nc", "new.nc"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fitted.save(tmp_path / name)
+        assert StructuralFit.load(tmp_path / name).spec == fitted.spec

@@ -3,7 +3,7 @@
 Example::
 
     structest counterfactual --fit fit.nc --fva-growth 0.5 --out cf.nc --figures figs/
-    structest counterfactual --fit fit.nc --fva-growth wiod:1995-2009 --rta-add USA-CHN
+    structest counterfactual --fit fit.nc --fva-growth wiod:1995-2007 --rta-add USA-CHN
     structest counterfactual --fit fit.nc --mfn-scale 0.5 --by importer
     structest counterfactual --fit fit.nc --scenario scenario.toml
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import tomllib
 import warnings
 from collections.abc import Callable
@@ -26,6 +27,7 @@ import typer
 
 from .._io import (
     check_distinct,
+    check_input_file,
     check_netcdf_input,
     check_output,
     cleanup_new_dirs,
@@ -33,7 +35,7 @@ from .._io import (
     reading,
     writing,
 )
-from ..errors import InputFileError, OptionError, SpecError
+from ..errors import InputFileError, OptionError, OutputError, SpecError
 
 #: groupings of the printed table (the default ``by`` of :func:`structest.counterfactual`)
 #: (the same as ``compute.BY_CHOICES``, written out so that ``--help`` does not import JAX;
@@ -58,7 +60,7 @@ def _number(text: str, what: str) -> float:
 
 
 def parse_growth(text: str | None, option: str) -> Any:
-    """CLI growth value: ``0.5``, ``wiod:1995-2009`` or ``USA=0.5,c3=0.2,USA/c3=0.1``.
+    """CLI growth value: ``0.5``, ``wiod:1995-2007`` or ``USA=0.5,c3=0.2,USA/c3=0.1``.
 
     ``KEY=VALUE`` keys are importer or industry codes, or ``IMPORTER/INDUSTRY``.
 
@@ -149,33 +151,117 @@ def _scenario_keys(value: Any, key: str) -> Any:
     return value
 
 
+#: largest scenario file read (bytes): a scenario is a few lines
+MAX_SCENARIO_BYTES = 10 * 2**20
+
+
+def _check_regular(path: Path, option: str) -> None:
+    """Refuse, before opening it, an input that is not a regular file (FIFO, device,
+    folder: :func:`structest._io.check_input_file`) or is too large for a scenario."""
+    check_input_file(path, option)
+    size = os.stat(path).st_size
+    if size > MAX_SCENARIO_BYTES:
+        raise InputFileError(
+            f"{option} {path}: {size} bytes is too large for a scenario file "
+            f"(at most {MAX_SCENARIO_BYTES} bytes)"
+        )
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json.loads`` hook: a key given twice in one object is an error (as in TOML)."""
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise _DuplicateKey(k)
+        out[k] = v
+    return out
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
 def read_scenario(path: Path) -> dict[str, Any]:
     """The scenario in a TOML or JSON file (keys: the fields of :class:`Scenario`).
+
+    The fields are given at the top level or all inside one ``[scenario]`` table (not
+    both). A UTF-8 byte-order mark is accepted.
 
     Raises
     ------
     InputFileError
-        Unreadable file, not TOML/JSON, or not a table of scenario fields.
+        Not a regular file, unreadable, not TOML/JSON (a key given twice included), or not
+        a table of scenario fields.
     """
+    path = Path(path)
+    kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
+    _check_regular(path, "--scenario")
     with reading("--scenario", path):
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_SCENARIO_BYTES + 1)
+        if len(raw) > MAX_SCENARIO_BYTES:
+            raise InputFileError(f"--scenario {path}: too large for a scenario file")
+        text = raw.decode("utf-8-sig")
     try:
-        if path.suffix.lower() == ".json":
-            d = json.loads(text)
+        if kind == "JSON":
+            d = json.loads(text, object_pairs_hook=_no_duplicates)
         else:
             d = tomllib.loads(text)
+    except _DuplicateKey as exc:
+        raise InputFileError(
+            f"--scenario {path}: invalid JSON: key {exc.key!r} given twice"
+        ) from None
+    except RecursionError:
+        raise InputFileError(f"--scenario {path}: invalid {kind}: nested too deeply") from None
     except (ValueError, tomllib.TOMLDecodeError) as exc:
-        kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
-        raise InputFileError(f"--scenario {path}: invalid {kind}: {exc}") from None
+        msg = " ".join(str(exc).split())[:200]
+        raise InputFileError(f"--scenario {path}: invalid {kind}: {msg}") from None
     if not isinstance(d, dict):
         raise InputFileError(f"--scenario {path}: expected a table of scenario fields")
-    d = d.get("scenario", d) if isinstance(d.get("scenario"), dict) else d
+    if "scenario" in d:
+        if not isinstance(d["scenario"], dict):
+            raise InputFileError(
+                f"--scenario {path}: 'scenario' must be a table of scenario fields, got "
+                f"{type(d['scenario']).__name__}"
+            )
+        others = sorted(k for k in d if k != "scenario")
+        if others:
+            raise InputFileError(
+                f"--scenario {path}: give the fields either at the top level or in the "
+                f"[scenario] table, not both (top-level keys {others})"
+            )
+        d = d["scenario"]
     return {k: _scenario_keys(v, k) for k, v in d.items()}
+
+
+def figure_names() -> list[str]:
+    """The files ``--figures`` writes into its folder."""
+    return [f"cf_{b}.png" for b in FIGURE_BY] + [f"cf_share_mfn_{b}.png" for b in FIGURE_BY]
+
+
+def _check_out_not_a_figure(out: Path, figures: Path) -> None:
+    """Refuse an ``--out`` that a figure of ``--figures`` would overwrite.
+
+    Raises
+    ------
+    OutputError
+        ``--out`` is (or resolves to) one of the figure files in the ``--figures`` folder.
+    """
+    target = Path(out).expanduser().absolute().resolve()
+    folder = Path(figures).expanduser().absolute().resolve()
+    for name in figure_names():
+        if (folder / name).resolve() == target:
+            raise OutputError(
+                f"--out {out} is the figure {name} that --figures {figures} writes; "
+                "choose another --out name or folder"
+            )
 
 
 def register(app: typer.Typer) -> None:
     """Attach the ``counterfactual`` command to the main app."""
-    growth = "0.5, wiod:1995-2009, or USA=0.5,c3=0.2,USA/c3=0.1 (finite log changes)"
+    growth = "0.5, wiod:1995-2007, or USA=0.5,c3=0.2,USA/c3=0.1 (finite log changes)"
 
     @app.command("counterfactual")
     def counterfactual_cmd(
@@ -276,8 +362,14 @@ def register(app: typer.Typer) -> None:
         # every check before any work: scenario, environment, outputs
         rta: dict[str, int] = {p: 1 for p in rta_add or []}
         for p in rta_remove or []:
+            rev = "-".join(reversed(p.split("-")))
             if p in rta:
                 raise OptionError(f"pair {p!r} is in both --rta-add and --rta-remove")
+            if not one_way and rev in rta:
+                raise OptionError(
+                    f"pair {p!r} is in --rta-remove and its reverse {rev!r} in --rta-add: "
+                    "without --one-way both directions switch, so they contradict"
+                )
             rta[p] = 0
         fields = {
             "fva_growth": 0.0 if fva_growth is None else fva_growth,
@@ -311,9 +403,7 @@ def register(app: typer.Typer) -> None:
         if out is not None:
             out = check_output(out, inputs=inputs, kind="file", fmt="netcdf")
         if figures is not None:
-            names = [f"cf_{b}.png" for b in FIGURE_BY] + [
-                f"cf_share_mfn_{b}.png" for b in FIGURE_BY
-            ]
+            names = figure_names()
             figures = check_output(
                 figures,
                 inputs=inputs,
@@ -322,6 +412,8 @@ def register(app: typer.Typer) -> None:
                 contents=dict.fromkeys(names, ""),
             )
         check_distinct(("--out", out), ("--figures", figures))
+        if out is not None and figures is not None:
+            _check_out_not_a_figure(out, figures)
 
         import matplotlib
 

@@ -32,6 +32,7 @@ from ..errors import EstimationError, SpecError, StructestError
 from ..panel import MFN_TOL, Panel
 from ..structural.posterior import posterior_errors, tstar_draws
 from ..structural.results import fit_for_baseline
+from ..structural.spec import LOWER_MAX
 from .scenario import GrowthLike, MfnLike, RtaLike, Scenario
 
 #: quantities aggregated by group (per draw), then summarised over draws
@@ -68,15 +69,73 @@ def check_by(by: str | Sequence[str], columns: Sequence[str] | None = None) -> t
         Not strings, or a column absent from ``columns`` (or not in :data:`BY_CHOICES`).
     """
     items = _by_tuple(by)
-    allowed = BY_CHOICES if columns is None else tuple(columns)
-    bad = [b for b in items if b not in allowed]
-    if bad:
-        where = "are not in the panel" if columns is not None else "are not groupings"
-        raise SpecError(
-            f"counterfactual: by column(s) {bad} {where}; choose from "
-            f"{', '.join(BY_CHOICES)}" + (" or another panel column" if columns is not None else "")
+    if columns is None:
+        bad = [b for b in items if b not in BY_CHOICES]
+        if bad:
+            raise SpecError(
+                f"counterfactual: by column(s) {bad} are not groupings; choose from "
+                f"{', '.join(BY_CHOICES)}"
+            )
+        return items
+    allowed = [c for c in columns if c not in RESERVED]
+    absent = [b for b in items if b not in columns]
+    clash = [b for b in items if b in columns and b not in allowed]
+    if absent or clash:
+        what = (
+            f"{absent} are not in the panel"
+            if absent
+            else f"{clash} are not grouping columns (their names are taken by the result's "
+            "variables)"
         )
-    return tuple(dict.fromkeys(items))
+        raise SpecError(
+            f"counterfactual: by column(s) {what}; grouping columns: {', '.join(allowed)}"
+        )
+    return items
+
+
+#: names a ``by`` column may not take: the result's dimensions and per-observation variables
+RESERVED: frozenset[str] = frozenset(
+    {
+        "chain",
+        "draw",
+        "obs",
+        "stat",
+        "tstar_base",
+        "tstar_cf",
+        "applied_base",
+        "applied_cf",
+        "mfn_base",
+        "mfn_cf",
+        "rta_base",
+        "rta_cf",
+        "tariff",
+        "dlog_fva",
+        "dlog_dva",
+        "dlog_imports",
+        "dlog_fg",
+        "d_tstar_summary",
+        "d_applied_summary",
+        "obs_importer",
+        "obs_exporter",
+        "obs_industry",
+        "obs_year",
+    }
+)
+
+
+def grouping_columns(df: pd.DataFrame) -> list[str]:
+    """Panel columns a result can be aggregated by: labels, integers and flags (not
+    continuous values such as ``tariff`` or ``log_dva``), minus :data:`RESERVED` names."""
+    return [
+        str(c)
+        for c in df.columns
+        if df[c].dtype.kind not in "fcmM" and str(c) not in RESERVED and not _is_aggregate(str(c))
+    ]
+
+
+def _is_aggregate(name: str) -> bool:
+    """A name of the form of an aggregated variable (``d_tstar_all``, ``d_pref_by_x``)."""
+    return any(name.startswith(f"{q}_by_") or name.startswith(f"{q}_all") for q in AGGREGATED)
 
 
 # ---------------------------------------------------------------------- inputs
@@ -117,6 +176,11 @@ def _lower(lower: float | str | None, spec: Any) -> float | None:
         raise SpecError(f"counterfactual: lower must be a number, None or 'model', got {lower!r}")
     if not np.isfinite(lower):
         raise SpecError(f"counterfactual: lower must be finite, got {lower!r}")
+    if abs(float(lower)) > LOWER_MAX:
+        raise SpecError(
+            f"counterfactual: lower must lie in [-{LOWER_MAX:g}, {LOWER_MAX:g}] pp (as in a "
+            f"model file), got {lower!r}"
+        )
     return float(lower)
 
 
@@ -173,7 +237,14 @@ def _by_tuple(by: Any) -> tuple[str, ...]:
 
 
 def _check_by_values(panel: Panel, by: tuple[str, ...]) -> None:
-    cols = check_by(by, list(panel.df.columns))
+    allowed = grouping_columns(panel.df)
+    values = [b for b in by if b in panel.df.columns and b not in allowed]
+    if values:
+        raise SpecError(
+            f"counterfactual: by column(s) {values} are continuous values or names of the "
+            f"result's variables, not grouping columns; grouping columns: {', '.join(allowed)}"
+        )
+    cols = check_by(by, allowed)
     missing = [c for c in cols if panel.df[c].isna().any()]
     if missing:
         raise SpecError(f"counterfactual: by column(s) {missing} have missing values in the panel")
@@ -268,7 +339,7 @@ def counterfactual(
     fva_growth, dva_growth, imports_growth, fg_growth
         Log changes (levels times ``exp(g)``): a number, a dict by importer / industry /
         ``(importer, industry)``, a label-indexed or observation-aligned Series/array, or
-        ``"wiod:1995-2009"`` for the growth measured in the bundled WIOD (FVA, DVA, FG).
+        ``"wiod:1995-2007"`` for the growth measured in the bundled WIOD (FVA, DVA, FG; 2009 has negative final-goods value added in a few cells, where log growth is undefined and refused).
     rta
         Pairs to switch into an RTA (``[("USA", "CHN")]`` or ``["USA-CHN"]``) or a mapping
         ``pair -> 0/1``; the regime switches between eq. (11) and eq. (14).
@@ -293,8 +364,9 @@ def counterfactual(
         Probability mass of the reported interval (``lo``, ``hi``); default 0.9.
     by
         Panel column(s) to aggregate by (each becomes a dimension): one name or a
-        sequence; checked before any computation (:func:`check_by`; the command line
-        accepts :data:`BY_CHOICES`).
+        sequence of grouping columns (labels, integers, flags; see
+        :func:`grouping_columns`); checked before any computation (:func:`check_by`; the
+        command line accepts :data:`BY_CHOICES`).
     thin
         Keep every ``thin``-th draw (memory: four float64 arrays of draws x observations).
 
@@ -320,7 +392,7 @@ def counterfactual(
     ------
     SpecError
         Before any computation: an option of the wrong type or out of range (``interval``
-        in (0, 1), integer ``thin >= 1``, finite ``lower``, boolean ``noise``, ``seed`` in
+        in (0, 1), integer ``thin >= 1``, finite ``lower`` with ``|lower| <= 1000``, boolean ``noise``, ``seed`` in
         [0, 2**32)), an unknown ``by`` column, or a scenario value that is not finite, not
         of a known form, or that makes a level zero or infinite (growth ``g`` with
         ``level * exp(g)`` outside the floating-point range) or an MFN rate infinite.

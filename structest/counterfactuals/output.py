@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .._io import atomic_write
-from ..errors import EstimationError, InputFileError, SpecError, StructestError
+from .._io import atomic_write, check_input_file, refuse_overwrite_non_netcdf
+from ..errors import EstimationError, InputFileError, OutputError, SpecError, StructestError
 
 #: columns of :func:`summary_table` (quantity, statistic)
 TABLE_QUANTITIES: tuple[str, ...] = (
@@ -103,17 +103,25 @@ def format_summary(ds: xr.Dataset, by: str | None = None) -> str:
 
 
 def save_counterfactual(ds: xr.Dataset, path: str | Path) -> Path:
-    """Write NetCDF atomically (temporary file in the same folder, then ``os.replace``)."""
+    """Write NetCDF atomically (temporary file in the same folder, then ``os.replace``).
+
+    Raises
+    ------
+    OutputError
+        ``path`` is a folder, or exists and is not a NetCDF file (nor empty): it is
+        never overwritten.
+    """
+    if not isinstance(ds, xr.Dataset) or "tstar_base" not in ds:
+        raise StructestError("expected a counterfactual Dataset (from structest.counterfactual)")
+    if str(path).strip() == ".":
+        raise OutputError("save_counterfactual: '.' is a folder; give a file name")
+    path = refuse_overwrite_non_netcdf(path, "save_counterfactual")
     return atomic_write(path, lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf"))
 
 
 def load_counterfactual(path: str | Path) -> xr.Dataset:
     """Read a result written by :func:`save_counterfactual` (fully in memory)."""
-    path = Path(path)
-    if not path.exists():
-        raise InputFileError(f"load_counterfactual: file not found: {path}")
-    if path.is_dir():
-        raise InputFileError(f"load_counterfactual: {path} is a folder, not a NetCDF file")
+    path = check_input_file(path, "load_counterfactual")
     try:
         with xr.open_dataset(path, engine="h5netcdf") as ds:
             out = ds.load()

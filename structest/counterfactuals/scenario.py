@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import PanelError, SpecError
+from ..errors import OptionError, PanelError, SpecError
 from ..panel import KEYS, Panel, add_derived_columns
 
 GrowthLike = float | int | Mapping[Any, float] | pd.Series | np.ndarray | str | None
@@ -167,13 +167,53 @@ def _key_mask(key: Any, df: pd.DataFrame, what: str) -> np.ndarray:
 
 
 def _finite(v: Any, what: str) -> float:
+    if isinstance(v, (bool, np.bool_)):
+        raise SpecError(f"{what}: expected a number, got {v!r}")
     try:
         f = float(v)
     except (TypeError, ValueError) as exc:
-        raise SpecError(f"{what}: value {v!r} is not a number") from exc
+        raise SpecError(f"{what}: value {_short(v)} is not a number") from exc
+    except OverflowError:
+        raise SpecError(f"{what}: value {_short(v)} is too large for a float") from None
     if not np.isfinite(f):
         raise SpecError(f"{what}: value {f!r} is not finite")
     return f
+
+
+def _short(v: Any, limit: int = 60) -> str:
+    """``repr(v)`` cut to ``limit`` characters (a 400-digit number stays one short line)."""
+    r = repr(v)
+    return r if len(r) <= limit else f"{r[: limit - 20]}...({len(r)} characters)"
+
+
+def _check_values_dtype(value: Any, what: str) -> None:
+    """Refuse an array/Series whose values are not numbers (strings, booleans, objects)."""
+    if not isinstance(value, (np.ndarray, pd.Series)):
+        return
+    kind = value.dtype.kind
+    if kind in "iuf" and not pd.api.types.is_bool_dtype(value.dtype):
+        return
+    if pd.api.types.is_bool_dtype(value.dtype):
+        kind = "b"
+    elif kind not in "US" and pd.api.types.is_string_dtype(value.dtype) and kind != "O":
+        kind = "U"
+    elif isinstance(value.dtype, pd.StringDtype):
+        kind = "U"
+    if kind == "O":
+        bad = [x for x in np.asarray(value).reshape(-1) if not _is_number(x)]
+        if not bad:
+            return
+        raise SpecError(
+            f"{what}: values must be numbers, got {_short(bad[0])} ({type(bad[0]).__name__})"
+        )
+    name = {"b": "booleans", "U": "strings", "S": "bytes"}.get(kind, f"dtype {value.dtype}")
+    raise SpecError(f"{what}: values must be numbers, got an array of {name}")
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(
+        x, (bool, np.bool_)
+    )
 
 
 def _norm(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
@@ -222,6 +262,7 @@ def _per_obs(value: Any, df: pd.DataFrame, what: str) -> np.ndarray | None:
                     "name its index levels (importer/industry/...) to give values by label"
                 )
             arr = value.to_numpy()
+        _check_values_dtype(value, what)
         arr = np.asarray(arr, dtype=float).reshape(-1)
         if arr.shape != (n,):
             raise SpecError(f"{what}: array has {arr.size} values, the panel has {n} observations")
@@ -241,10 +282,13 @@ def resolve_growth(
     if isinstance(value, str):
         m = _WIOD.match(value)
         if m is None:
-            raise SpecError(f"{what}: string values must look like 'wiod:1995-2009', got {value!r}")
+            raise SpecError(f"{what}: string values must look like 'wiod:1995-2007', got {value!r}")
         if column not in ("fva", "dva", "fg"):
             raise SpecError(f"{what}: measured WIOD growth is available for FVA, DVA and FG only")
-        s = measured_growth(column, int(m.group(1)), int(m.group(2)))
+        try:
+            s = measured_growth(column, int(m.group(1)), int(m.group(2)))
+        except (OptionError, SpecError) as exc:
+            raise type(exc)(f"{what}={value!r}: {exc}") from None
         arr, covered = _series_by_labels(s, df, what)
         if not covered.all():
             cols = [str(n) for n in s.index.names]
@@ -364,10 +408,9 @@ def resolve_rta(value: RtaLike, df: pd.DataFrame, symmetric: bool = True) -> np.
     rta = df["rta"].to_numpy(float).copy()
     if value is None:
         return rta
-    if isinstance(value, (str, bytes)):
-        value = [value]
-    items = list(value.items()) if isinstance(value, Mapping) else [(p, 1) for p in value]
+    items = _rta_items(value)
     imp, exp_ = df["importer"].astype(str).to_numpy(), df["exporter"].astype(str).to_numpy()
+    set_by: dict[int, tuple[Any, float]] = {}  # observation -> (item, flag) that set it
     for p, v in items:
         a, b = _parse_pair(p)
         try:
@@ -384,8 +427,31 @@ def resolve_rta(value: RtaLike, df: pd.DataFrame, symmetric: bool = True) -> np.
             raise SpecError(
                 f"rta: pair ({a!r}, {b!r}) is not in the panel {direction}(importer, exporter)"
             )
+        for i in np.flatnonzero(mask):
+            prev = set_by.get(int(i))
+            if prev is not None and prev[1] != flag:
+                how = " (rta_symmetric switches both directions)" if symmetric else ""
+                raise SpecError(
+                    f"rta: pair {p!r} sets RTA = {flag:g} where pair {prev[0]!r} sets "
+                    f"{prev[1]:g}{how}, e.g. row {int(i)} {_row(df, int(i))}; give each pair once"
+                )
+            set_by[int(i)] = (p, flag)
         rta[mask] = flag
     return rta
+
+
+def _rta_items(value: Any) -> list[tuple[Any, Any]]:
+    """``(pair, flag)`` items of an ``rta`` value (iterable of pairs or mapping)."""
+    if isinstance(value, (str, bytes)):
+        value = [value]
+    if isinstance(value, Mapping):
+        return list(value.items())
+    if isinstance(value, (np.ndarray, pd.Series)) or not isinstance(value, Iterable):
+        raise SpecError(
+            f"rta: expected pairs (['USA-CHN'] or [('USA', 'CHN')]) or a mapping pair -> 0/1, "
+            f"got {_short(value)} ({type(value).__name__})"
+        )
+    return [(p, 1) for p in value]
 
 
 # ---------------------------------------------------------------------- the scenario
@@ -422,12 +488,17 @@ class Scenario:
             v = getattr(self, field)
             if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
                 _finite(v, field)
-            elif isinstance(v, bool):
+            elif isinstance(v, (bool, np.bool_)):
                 raise SpecError(f"{field}: expected a log change (number), got {v!r}")
-        if isinstance(self.mfn, bool):
+            _check_values_dtype(v, field)
+        if isinstance(self.mfn, (bool, np.bool_)):
             raise SpecError(f"mfn: expected a multiplier (number) or rates, got {self.mfn!r}")
+        _check_values_dtype(self.mfn, "mfn")
+        if self.rta is not None:
+            _rta_items(self.rta)
         if not isinstance(self.rta_symmetric, (bool, np.bool_)):
             raise SpecError(f"rta_symmetric: expected True or False, got {self.rta_symmetric!r}")
+        object.__setattr__(self, "rta_symmetric", bool(self.rta_symmetric))
         if not isinstance(self.name, str):
             raise SpecError(f"name: expected a string, got {self.name!r}")
 
@@ -509,6 +580,8 @@ class Scenario:
         """A JSON description (stored in the result's attrs)."""
 
         def enc(v: Any) -> Any:
+            if isinstance(v, np.generic):
+                v = v.item()
             if v is None or isinstance(v, (bool, int, float, str)):
                 return v
             if isinstance(v, np.ndarray):

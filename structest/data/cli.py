@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from .._io import check_output, cleanup_new_dirs, float_option, reading
+from .._io import check_input_file, check_output, cleanup_new_dirs, float_option, reading
 
 #: files ``data build`` writes into its output folder
 BUILD_OUTPUTS = ("va_contents.npz", "panel.parquet", "build_report.json", "build_report.md")
@@ -81,6 +81,7 @@ def register(app: typer.Typer) -> None:
         if data_path is None:
             panel = load_panel()
         else:
+            check_input_file(data_path, "--data")  # a FIFO or device: never read
             with reading("--data", data_path):
                 panel = Panel.from_file(data_path)
         typer.echo(describe(panel))

@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import EstimationError, SpecError
+from ..errors import EstimationError, OptionError, SpecError
 from ..panel import MFN_TOL, Panel
-from .data import Sample, build_sample
+from .data import Sample, as_frame, build_sample, check_sample_cluster
 from .formula import FE_LABELS, LABELS, SAMPLES, SPECS, Formula, parse
 from .results import EstimationWarning, Results, check_estimates
 
@@ -94,12 +94,94 @@ def _check_information(
 
         y = df[f.depvar].to_numpy(dtype=float)
         U, L = censoring_bounds(sample, f, opts.get("upper", "mfn"), opts.get("lower"))
-        st = censoring_status(y, U, L, float(opts.get("censor_tol", MFN_TOL)))
+        st = censoring_status(y, U, L, opts["censor_tol"])
         if not (st == UNCENSORED).any():
             raise EstimationError(
                 f"all {n} observations censored ('{f.depvar}' at its censoring bound): the "
                 "Tobit needs uncensored rows"
             )
+
+
+#: Options of each estimator (besides ``sample``).
+OPTIONS: dict[str, tuple[str, ...]] = {
+    "ols": ("ssc",),
+    "iv": ("ssc",),
+    "tobit": ("upper", "lower", "censor_tol", "max_iter"),
+    "tobit_iv": ("upper", "lower", "censor_tol", "max_iter", "ssc"),
+}
+_HINTS = {
+    "vcov": " (the covariance is set by cluster=: a column for cluster-robust standard "
+    "errors, None for heteroskedasticity-robust ones)",
+    "se": " (the covariance is set by cluster=)",
+}
+
+
+def _check_estimator(estimator: object) -> str:
+    """The estimator name (:class:`OptionError` if not a string, :class:`SpecError` if unknown)."""
+    if not isinstance(estimator, str):
+        shown = repr(estimator)[:60]
+        raise OptionError(
+            f"estimator must be one of {', '.join(ESTIMATORS)} (a string), got {shown} "
+            f"({type(estimator).__name__})"
+        )
+    if estimator not in ESTIMATORS:
+        hint = f" (did you mean '{estimator.lower()}'?)" if estimator.lower() in ESTIMATORS else ""
+        raise SpecError(
+            f"unknown estimator {estimator[:60]!r}{hint}; choose one of {', '.join(ESTIMATORS)}"
+        )
+    return estimator
+
+
+def _check_options(
+    panel: Panel | pd.DataFrame, estimator: str, opts: dict[str, Any]
+) -> dict[str, Any]:
+    """Validate the estimator options before any work; returns them normalised.
+
+    Raises
+    ------
+    SpecError
+        An option the estimator does not take, or a censoring-bound column that is not in
+        the panel or not numeric.
+    OptionError
+        An option of the wrong type or out of range (one line naming option and value).
+    """
+    allowed = OPTIONS[estimator]
+    unknown = sorted(k for k in opts if k not in allowed)
+    if unknown:
+        hint = "".join(_HINTS.get(k, "") for k in unknown[:1])
+        raise SpecError(
+            f"unknown option(s) {unknown} for estimator '{estimator}'; allowed: "
+            f"{sorted([*allowed, 'sample'])}{hint}"
+        )
+    out = dict(opts)
+    if "ssc" in out:
+        from .ols_iv import check_ssc
+
+        out["ssc"] = check_ssc(out["ssc"])
+    if estimator in ("tobit", "tobit_iv"):
+        from .tobit import check_tobit_options
+
+        up, lo, tol, it = check_tobit_options(
+            out.get("upper", "mfn"),
+            out.get("lower"),
+            out.get("censor_tol", MFN_TOL),
+            out.get("max_iter", 100),
+        )
+        out.update(upper=up, lower=lo, censor_tol=tol, max_iter=it)
+        df, _ = as_frame(panel)
+        for name, col in (("upper", up), ("lower", lo)):
+            if not isinstance(col, str):
+                continue
+            if col not in df.columns:
+                raise SpecError(f"{name}: censoring bound column {col[:60]!r} is not in the panel")
+            s = df[col]
+            if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
+                example = s.dropna().iloc[0] if s.notna().any() else None
+                raise SpecError(
+                    f"{name}: censoring bound column {col[:60]!r} is not numeric (dtype "
+                    f"{s.dtype}, values such as {str(example)[:40]!r})"
+                )
+    return out
 
 
 def _regressor_sd(res: Results, sample: Sample) -> tuple[float | None, pd.Series | None]:
@@ -151,8 +233,16 @@ def fit_reduced_form(
 
     Raises
     ------
+    OptionError
+        An option of the wrong type or out of range, checked before any work: estimator,
+        sample or cluster not a string (cluster may be ``None``); ``upper``/``lower`` not a
+        column name, a finite number or ``None`` (booleans and NaN refused), numeric
+        ``lower >= upper``; ``censor_tol`` not a finite number >= 0; ``max_iter`` not an
+        integer >= 1; ``ssc`` not a mapping of valid ``pyfixest.ssc`` keywords.
     SpecError
-        Unknown estimator, option, sample, or columns missing from the panel.
+        Unknown estimator, option, sample, or columns missing from the panel; a censoring
+        bound column that is not numeric; a continuous column used as categories
+        (``C()``, ``i()``, fixed effects, cluster).
     EstimationError
         The data carry no information or the estimate is degenerate: fewer than two
         clusters, no residual degrees of freedom after absorbing the fixed effects, every
@@ -167,23 +257,13 @@ def fit_reduced_form(
         ``Results.diagnostics`` and the summary, with ``converged=False``. Also issued
         (without changing ``converged``) for each regressor dropped as collinear.
     """
-    if estimator not in ESTIMATORS:
-        raise SpecError(f"unknown estimator '{estimator}'; choose one of {', '.join(ESTIMATORS)}")
+    estimator = _check_estimator(estimator)
     opts = dict(options)
     sample_name = opts.pop("sample", "all")
+    check_sample_cluster(sample_name, cluster)
+    opts = _check_options(panel, estimator, opts)
     spec_name = formula if isinstance(formula, str) and formula in SPECS else None
     f = parse(formula)
-    allowed = {
-        "ols": {"ssc"},
-        "iv": {"ssc"},
-        "tobit": {"upper", "lower", "censor_tol", "max_iter"},
-        "tobit_iv": {"upper", "lower", "censor_tol", "max_iter", "ssc"},
-    }[estimator]
-    unknown = sorted(set(opts) - allowed)
-    if unknown:
-        raise SpecError(
-            f"unknown option(s) {unknown} for estimator '{estimator}'; allowed: {sorted(allowed) + ['sample']}"
-        )
     labels, notes = _identification_labels(f)
     extra_cols: tuple[str, ...] = ()
     if estimator in ("tobit", "tobit_iv"):

@@ -28,8 +28,9 @@ from ..panel import MFN_TOL
 from .data import Sample
 from .formula import Formula
 from .hdfe import encode, project, unidentified_regressors
+from .ols_iv import check_ssc
 from .results import Results
-from .tobit import prepare_tobit, regressor_matrix, results_from_fit
+from .tobit import check_tobit_options, prepare_tobit, regressor_matrix, results_from_fit
 from .tobit_core import fit_tobit_arrays
 
 CONTROL_PREFIX = "cf_resid_"
@@ -91,7 +92,8 @@ def fit_tobit_iv(
     cluster, upper, lower, censor_tol, max_iter
         As in :func:`structest.reduced.tobit.fit_tobit`.
     ssc
-        Ignored (accepted for symmetry with the linear estimators).
+        Checked (:func:`~structest.reduced.ols_iv.check_ssc`) but otherwise ignored (accepted
+        for symmetry with the linear estimators).
 
     Returns
     -------
@@ -100,6 +102,8 @@ def fit_tobit_iv(
         the Wald test of ``rho = 0`` (chi-squared, two-step-corrected covariance) and
         ``extra["control"]`` the control-function coefficients.
     """
+    upper, lower, censor_tol, max_iter = check_tobit_options(upper, lower, censor_tol, max_iter)
+    check_ssc(ssc)
     if not f.is_iv:
         raise SpecError(f"formula '{f.text}' has no IV part 'endog ~ instruments' for tobit_iv")
     # the Tobit sample rules (all-censored cells) first, so both steps use the same rows

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..errors import SpecError
+from ..errors import OptionError, SpecError
 from ..panel import KEYS, Panel
-from .formula import SAMPLES, Formula, check_columns, eval_factor
+from .formula import SAMPLES, Formula, check_columns, continuous_example, eval_factor
 
 #: Columns kept to identify dropped observations.
 ID_COLUMNS: tuple[str, ...] = (*KEYS, "product")
@@ -58,6 +58,35 @@ def as_frame(panel: Panel | pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[str,
     )
 
 
+def _show_value(value: object) -> str:
+    text = repr(value)
+    return f"{text[:60]}{'...' if len(text) > 60 else ''} ({type(value).__name__})"
+
+
+def check_sample_cluster(sample: object, cluster: object) -> None:
+    """Refuse a ``sample`` that is not a known rule name and a ``cluster`` that is not a
+    column name or ``None``.
+
+    Raises
+    ------
+    OptionError
+        ``sample`` not a string, ``cluster`` neither a non-empty string nor ``None``.
+    SpecError
+        ``sample`` not a key of :data:`~structest.reduced.formula.SAMPLES`.
+    """
+    if not isinstance(sample, str):
+        raise OptionError(
+            f"sample must be one of {', '.join(SAMPLES)} (a string), got {_show_value(sample)}"
+        )
+    if sample not in SAMPLES:
+        raise SpecError(f"unknown sample {sample[:60]!r}; choose one of {', '.join(SAMPLES)}")
+    if cluster is not None and (not isinstance(cluster, str) or not cluster.strip()):
+        raise OptionError(
+            "cluster must be a column name (e.g. 'pair') or None (heteroskedasticity-robust), "
+            f"got {_show_value(cluster)}"
+        )
+
+
 def build_sample(
     panel: Panel | pd.DataFrame,
     formula: Formula,
@@ -83,11 +112,15 @@ def build_sample(
 
     Raises
     ------
+    OptionError
+        ``sample`` is not a string or ``cluster`` not a column name or ``None``.
     SpecError
         If the formula breaks the whitelist or names unknown columns, a column used as a
-        number holds categories, or no observation is left.
+        number holds categories, a column used as categories (``C()``, ``i()``, fixed
+        effects, cluster) is continuous, or no observation is left.
     """
     df, _ = as_frame(panel)
+    check_sample_cluster(sample, cluster)
     check_columns(formula, df)
     absent = [c for c in extra_columns if c not in df.columns]
     if absent:
@@ -95,10 +128,14 @@ def build_sample(
     needed = [*formula.columns(), *extra_columns]
     if cluster is not None:
         if cluster not in df.columns:
-            raise SpecError(f"cluster column '{cluster}' is not in the panel")
+            raise SpecError(f"cluster column {cluster[:60]!r} is not in the panel")
+        x = continuous_example(df[cluster])
+        if x is not None:
+            raise SpecError(
+                f"cluster column {cluster!r} is continuous (e.g. {x!r}): clusters need a "
+                "categorical column (labels or integer codes) such as 'pair'"
+            )
         needed.append(cluster)
-    if sample not in SAMPLES:
-        raise SpecError(f"unknown sample '{sample}'; choose one of {', '.join(SAMPLES)}")
     rule, reason = SAMPLES[sample]
     keep_cols = list(dict.fromkeys([*[c for c in ID_COLUMNS if c in df.columns], *needed]))
     if rule is not None:

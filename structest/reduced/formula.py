@@ -545,6 +545,29 @@ class Formula:
                         maybe.update(names[1:])
         return always, maybe - always
 
+    def factor_columns(self) -> list[tuple[str, str]]:
+        """Columns turned into categories, as ``(column, how)`` pairs, each once.
+
+        ``how`` is ``"C(col)"``, ``"i(col)"`` (the first argument of ``i()``) or
+        ``"fixed effect 'term'"``; the second argument of ``i()`` is not listed (it is a
+        slope when numeric).
+        """
+        out: dict[str, str] = {}
+        for term in self.exog:
+            for node in _factors(term, self.text):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+                    continue
+                if node.func.id == "C":
+                    for a in node.args:
+                        if isinstance(a, ast.Name):
+                            out.setdefault(a.id, f"C({a.id})")
+                elif node.func.id == "i" and node.args and isinstance(node.args[0], ast.Name):
+                    out.setdefault(node.args[0].id, f"i({node.args[0].id})")
+        for term in self.fe:
+            for c in term.split("^"):
+                out.setdefault(c.strip(), f"fixed effect '{term}'")
+        return list(out.items())
+
     def computed_factors(self) -> list[tuple[str, ast.expr]]:
         """Factors of the exogenous terms computed from columns (``I()``, ``log``, ``exp``).
 
@@ -809,6 +832,7 @@ def check_columns(f: Formula, df: pd.DataFrame) -> None:
     available = [str(c) for c in df.columns]
     missing = [c for c in f.columns() if c not in df.columns]
     if not missing:
+        check_categories(f, df)
         return
     hint = ""
     if "ttb" in missing:
@@ -827,3 +851,47 @@ def check_columns(f: Formula, df: pd.DataFrame) -> None:
     raise SpecError(
         f"formula {_show(f.text)} refers to unknown column(s) {', '.join(described)}{hint}{tail}"
     )
+
+
+def continuous_example(s: pd.Series) -> float | None:
+    """A fractional value of a numeric (non-boolean) column, or ``None`` when it has none.
+
+    Strings, booleans and whole numbers (years, 0/1 dummies, integer codes) can be
+    categories; a column with fractional values is continuous.
+    """
+    if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
+        return None
+    v = s.to_numpy(dtype=float, na_value=np.nan)
+    v = v[np.isfinite(v)]
+    frac = v[v != np.round(v)]
+    return float(frac[0]) if len(frac) else None
+
+
+def check_categories(f: Formula, df: pd.DataFrame) -> None:
+    """Refuse continuous columns used as categories (``C()``, ``i()``, fixed effects).
+
+    As in fixest, ``i(x)`` and ``C(x)`` make one dummy per distinct value of ``x``: on a
+    continuous column that is one dummy per observation (pyfixest then fails with
+    "division by zero", or no degrees of freedom are left).
+
+    Raises
+    ------
+    SpecError
+        Naming the term and an example of a fractional value.
+    """
+    for col, how in f.factor_columns():
+        if col not in df.columns:
+            continue
+        x = continuous_example(df[col])
+        if x is None:
+            continue
+        if how.startswith("i("):
+            fix = f"write {col} as a regressor, or i(<category>, {col}) for slopes by category"
+        elif how.startswith("C("):
+            fix = f"write {col} as a regressor"
+        else:
+            fix = "use a categorical column (labels or integer codes) as fixed effect"
+        raise SpecError(
+            f"formula {_show(f.text)}: {how} needs a categorical column (labels or whole "
+            f"numbers), but '{col}' is continuous (e.g. {x!r}); {fix}"
+        )

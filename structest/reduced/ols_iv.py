@@ -10,12 +10,13 @@ clustered covariance (``debiased=False``) times ``G/(G-1)``. Pass ``ssc=`` to us
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..errors import EstimationError, SpecError
+from ..errors import EstimationError, OptionError, SpecError
 from .data import Sample
 from .formula import Formula
 from .results import Results
@@ -29,10 +30,59 @@ DEFAULT_SSC: dict[str, Any] = {
 }
 
 
+#: Allowed values of the keys of ``ssc`` (keyword arguments of ``pyfixest.ssc``).
+SSC_VALUES: dict[str, tuple[object, ...]] = {
+    "k_adj": (True, False),
+    "k_fixef": ("none", "full", "nonnested"),
+    "G_adj": (True, False),
+    "G_df": ("conventional", "min"),
+}
+#: pyfixest's deprecated ``ssc`` keywords and their new names.
+_SSC_RENAMED = {"adj": "k_adj", "fixef_k": "k_fixef", "cluster_df": "G_df", "cluster_adj": "G_adj"}
+
+
+def check_ssc(ssc: object) -> dict[str, Any] | None:
+    """Validate the small-sample-correction option (``None`` or a mapping of
+    ``pyfixest.ssc`` keywords); returns a plain dict (or ``None``).
+
+    Raises
+    ------
+    OptionError
+        ``ssc`` is not a mapping, has a key other than those of :data:`SSC_VALUES`, or a
+        value outside the allowed ones (``k_adj``/``G_adj`` must be booleans).
+    """
+    if ssc is None:
+        return None
+    if not isinstance(ssc, Mapping):
+        shown = repr(ssc) if len(repr(ssc)) <= 60 else repr(ssc)[:60] + "..."
+        raise OptionError(
+            f"ssc must be a mapping of pyfixest.ssc() keywords (e.g. {{'k_adj': False, "
+            f"'G_adj': True}}) or None, got {shown} ({type(ssc).__name__})"
+        )
+    out: dict[str, Any] = {}
+    for key, value in ssc.items():
+        if key not in SSC_VALUES:
+            renamed = _SSC_RENAMED.get(key) if isinstance(key, str) else None
+            hint = f" (pyfixest's old name of {renamed!r})" if renamed else ""
+            raise OptionError(f"ssc: unknown key {key!r}{hint}; allowed: {', '.join(SSC_VALUES)}")
+        allowed = SSC_VALUES[key]
+        if isinstance(value, np.bool_):
+            value = bool(value)
+        ok = (
+            isinstance(value, bool) if allowed[0] is True else isinstance(value, str)
+        ) and value in allowed
+        if not ok:
+            raise OptionError(
+                f"ssc[{key!r}] must be one of {', '.join(repr(a) for a in allowed)}, got {value!r}"
+            )
+        out[key] = value
+    return out
+
+
 def _ssc(ssc: dict[str, Any] | None) -> dict[str, Any]:
     import pyfixest as pf
 
-    return pf.ssc(**(DEFAULT_SSC if ssc is None else ssc))
+    return pf.ssc(**(DEFAULT_SSC if ssc is None else check_ssc(ssc)))
 
 
 def _feols(
@@ -41,6 +91,7 @@ def _feols(
     import pyfixest as pf
 
     vcov: Any = {"CRV1": cluster} if cluster else "hetero"
+    ssc_arg = _ssc(ssc)  # outside the try: an OptionError is not a pyfixest failure
     if cluster is not None and df[cluster].nunique() < 2:
         raise EstimationError(
             f"cluster-robust standard errors need at least 2 clusters: column '{cluster}' has "
@@ -49,7 +100,7 @@ def _feols(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return pf.feols(fml, df, vcov=vcov, ssc=_ssc(ssc), fixef_rm="none", fixef_tol=1e-10)
+            return pf.feols(fml, df, vcov=vcov, ssc=ssc_arg, fixef_rm="none", fixef_tol=1e-10)
     except Exception as exc:  # pyfixest raises many error types on bad input
         msg = " ".join(str(exc).split())
         if "All variables are collinear" in msg:
@@ -158,7 +209,13 @@ def fit_ols(
         Cluster column (``None``: heteroskedasticity-robust).
     ssc
         Keyword arguments of ``pyfixest.ssc``; default :data:`DEFAULT_SSC`.
+
+    Raises
+    ------
+    OptionError
+        ``ssc`` is not ``None`` or a mapping of valid ``pyfixest.ssc`` keywords.
     """
+    ssc = check_ssc(ssc)
     if f.is_iv:
         raise SpecError(f"formula '{f.text}' has an IV part; use estimator='iv'")
     fit = _feols(f.to_pyfixest(), sample.df, cluster, ssc, f)
@@ -234,6 +291,7 @@ def fit_iv(
     sample, cluster, ssc
         As in :func:`fit_ols`.
     """
+    ssc = check_ssc(ssc)
     if not f.is_iv:
         raise SpecError(
             f"formula '{f.text}' has no IV part; write it as "

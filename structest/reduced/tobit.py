@@ -6,6 +6,7 @@ The numerical core is :mod:`structest.reduced.tobit_core` (JAX, 64-bit via the
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from collections import Counter
 
@@ -13,7 +14,7 @@ import jax
 import numpy as np
 import pandas as pd
 
-from ..errors import EstimationError, SpecError
+from ..errors import EstimationError, OptionError, SpecError
 from ..panel import MFN_TOL
 from .data import Sample
 from .formula import Formula, term_columns
@@ -130,6 +131,77 @@ def drop_collinear(
             Q = np.column_stack([Q, r / np.sqrt(ss)])
     dropped = [n for j, n in enumerate(names) if j not in keep]
     return X[:, keep], [names[j] for j in keep], dropped
+
+
+def _show_value(value: object) -> str:
+    """An option value for a one-line message: its repr (shortened) and its type."""
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:60] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def check_bound(name: str, value: object) -> str | float | None:
+    """A validated censoring bound: ``None``, a column name, or a finite number.
+
+    Raises
+    ------
+    OptionError
+        For booleans, NaN/inf, empty names and anything that is not a string or a real
+        number, naming the option (``upper`` or ``lower``) and the value.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if not value.strip():
+            raise OptionError(f"{name} must be a column name, a finite number or None, got ''")
+        return value
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise OptionError(
+            f"{name} must be a column name, a finite number or None (no bound), got "
+            f"{_show_value(value)}"
+        )
+    v = float(value)
+    if not np.isfinite(v):
+        raise OptionError(
+            f"{name} must be a finite number (or a column name, or None for no bound), "
+            f"got {value!r}"
+        )
+    return v
+
+
+def check_tobit_options(
+    upper: object, lower: object, censor_tol: object, max_iter: object
+) -> tuple[str | float | None, str | float | None, float, int]:
+    """Validate the Tobit options; returns ``(upper, lower, censor_tol, max_iter)`` normalised.
+
+    Raises
+    ------
+    OptionError
+        One line naming the option and the value: a bound that is not ``None``, a column
+        name or a finite number (NaN would silently disable the censoring); numeric bounds
+        with ``lower >= upper``; ``censor_tol`` not a finite number >= 0; ``max_iter`` not
+        an integer >= 1 (booleans are refused everywhere).
+    """
+    up = check_bound("upper", upper)
+    lo = check_bound("lower", lower)
+    if isinstance(up, float) and isinstance(lo, float) and not lo < up:
+        raise OptionError(f"lower ({lo!r}) must be below upper ({up!r})")
+    if isinstance(censor_tol, bool | np.bool_) or not isinstance(censor_tol, numbers.Real):
+        raise OptionError(f"censor_tol must be a finite number >= 0, got {_show_value(censor_tol)}")
+    tol = float(censor_tol)
+    if not (np.isfinite(tol) and tol >= 0):
+        raise OptionError(f"censor_tol must be a finite number >= 0, got {censor_tol!r}")
+    return up, lo, tol, check_max_iter(max_iter)
+
+
+def check_max_iter(max_iter: object) -> int:
+    """``max_iter`` as an ``int`` >= 1 (:class:`OptionError` otherwise, booleans included)."""
+    if isinstance(max_iter, bool | np.bool_) or not isinstance(max_iter, numbers.Integral):
+        raise OptionError(f"max_iter must be an integer >= 1, got {_show_value(max_iter)}")
+    if int(max_iter) < 1:
+        raise OptionError(f"max_iter must be an integer >= 1, got {int(max_iter)}")
+    return int(max_iter)
 
 
 def censoring_bounds(
@@ -370,7 +442,14 @@ def fit_tobit(
     -------
     Results
         ``nobs`` excludes dropped non-existence cells, listed in ``dropped``/``dropped_obs``.
+
+    Raises
+    ------
+    OptionError
+        A bound, ``censor_tol`` or ``max_iter`` of the wrong type or out of range
+        (:func:`check_tobit_options`).
     """
+    upper, lower, censor_tol, max_iter = check_tobit_options(upper, lower, censor_tol, max_iter)
     if f.is_iv:
         raise SpecError(f"formula '{f.text}' has an IV part; use estimator='tobit_iv'")
     data, names = prepare_tobit(

@@ -28,6 +28,7 @@ so the global JAX configuration of other modules is untouched).
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ import numpy as np
 from jax.scipy.special import log_ndtr
 from jax.scipy.stats import norm
 
-from ..errors import EstimationError
+from ..errors import EstimationError, OptionError
 from .hdfe import (
     FixedEffects,
     fe_label,
@@ -223,14 +224,27 @@ def fit_tobit_arrays(
 
     Raises
     ------
+    OptionError
+        ``max_iter`` not an integer >= 1, ``tol`` or ``cg_tol`` not a finite number > 0.
     EstimationError
         The data cannot give an answer: every observation censored, fewer than two
         clusters, no residual degrees of freedom, a slope absorbed by the fixed effects or
         collinear, a perfect fit (sigma -> 0, log-likelihood -> +inf), a singular
         information matrix, or a zero/non-finite standard error.
     """
+    if isinstance(max_iter, bool | np.bool_) or not isinstance(max_iter, numbers.Integral):
+        raise OptionError(f"max_iter must be an integer >= 1, got {max_iter!r}")
+    if max_iter < 1:
+        raise OptionError(f"max_iter must be an integer >= 1, got {int(max_iter)}")
+    for name, value in (("tol", tol), ("cg_tol", cg_tol)):
+        if (
+            isinstance(value, bool | np.bool_)
+            or not isinstance(value, numbers.Real)
+            or not (np.isfinite(float(value)) and float(value) > 0)
+        ):
+            raise OptionError(f"{name} must be a finite number > 0, got {value!r}")
     with jax.enable_x64(True):
-        return _fit(data, max_iter=max_iter, tol=tol, cg_tol=cg_tol, init=init, names=names)
+        return _fit(data, max_iter=int(max_iter), tol=tol, cg_tol=cg_tol, init=init, names=names)
 
 
 def _precheck(data: TobitData, names: list[str]) -> tuple[np.ndarray, str]:

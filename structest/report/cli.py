@@ -6,11 +6,19 @@ report leaves no empty folders behind.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
 
-from .._io import check_netcdf_input, check_output, cleanup_new_dirs, reading, writing
+from .._io import (
+    check_input_file,
+    check_netcdf_input,
+    check_output,
+    cleanup_new_dirs,
+    reading,
+    writing,
+)
 from ..errors import OptionError
 from ..structural.cli import (
     MAX_SEED,
@@ -103,9 +111,14 @@ def report(
             "rename one of the files"
         )
     default_host_devices()
-    for what, p in [("--fit", fit), *(("--compare", c) for c in compare)]:
+    named_fits = [("--fit", fit), *(("--compare", c) for c in compare)]
+    for what, p in named_fits:
         if p is not None:
             check_netcdf_input(p, what)
+    _refuse_same_fits(named_fits)
+    for what, p in (("--data", data), ("--panel", panel)):
+        if p is not None:
+            check_input_file(p, what)
     spec = load_model_option(model) if fitting else None
     source = data if data is not None else panel
     inputs = [("--fit", fit), ("--data" if data is not None else "--panel", source)]
@@ -169,6 +182,26 @@ def report(
             err=True,
         )
         raise typer.Exit(1)
+
+
+def _refuse_same_fits(named: list[tuple[str, Path | None]]) -> None:
+    """OptionError when two of the fits (``--fit``, ``--compare``) are one file.
+
+    Also through a symbolic link or another name (:func:`os.path.samefile`): comparing a
+    fit with itself gives a meaningless PSIS-LOO table.
+    """
+    given = [(what, p) for what, p in named if p is not None]
+    for i, (wa, a) in enumerate(given):
+        for wb, b in given[i + 1 :]:
+            try:
+                same = os.path.samefile(a, b)
+            except OSError:
+                same = False
+            if same:
+                raise OptionError(
+                    f"{wb} {b} is the same file as {wa} {a}: a fit cannot be compared with "
+                    "itself; give --compare other fits of the same panel"
+                )
 
 
 #: quantities of the terminal summary (those the model has)

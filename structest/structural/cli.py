@@ -8,6 +8,7 @@ existing ``--out`` as it was.
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from enum import Enum
@@ -16,7 +17,15 @@ from typing import Any
 
 import typer
 
-from .._io import check_output, data_dir, float_option, models_dir, reading, writing
+from .._io import (
+    check_input_file,
+    check_output,
+    data_dir,
+    float_option,
+    models_dir,
+    reading,
+    writing,
+)
 from ..errors import OptionError
 from .spec import DEFAULT_MODEL
 
@@ -34,12 +43,14 @@ def model_file(model: str) -> Path | None:
     ------
     OptionError
         A ``.toml`` path that does not exist.
+    InputFileError
+        A ``.toml`` path that exists but is not a regular file (folder, FIFO, device).
     """
     path = Path(model).expanduser()
     if path.suffix == ".toml":
-        if not path.is_file():
+        if not os.path.exists(path):
             raise OptionError(f"--model {model}: file not found")
-        return path
+        return check_input_file(path, "--model")
     bundled = models_dir() / f"{model}.toml"
     return bundled if bundled.is_file() else None
 
@@ -62,6 +73,7 @@ def load_panel_option(data: Path | None, option: str = "--data") -> Any:
             return load_panel()
     from ..panel import Panel
 
+    check_input_file(data, option)  # a FIFO or device: refused before any read
     with reading(option, data):
         return Panel.from_file(data)
 
@@ -126,6 +138,8 @@ def register(app: typer.Typer) -> None:
         # every check before any work: the environment, the model, the output
         default_host_devices()
         spec = load_model_option(model)
+        if data is not None:
+            check_input_file(data, "--data")
         inputs = [
             ("--data", data) if data is not None else ("bundled panel", bundled_panel_file()),
             ("--model", model_file(model)),

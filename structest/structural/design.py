@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ..equations import mfn_rel
 from ..errors import EstimationError, PanelError, SpecError
@@ -114,6 +115,17 @@ def build_design(
                 f"available key columns: imp_ind_year, exp_ind_year, imp_ind, imp_year, ind_year, "
                 f"exp_ind, exp_year, pair, importer, exporter, industry, year; derived: regime"
             )
+        values = df[col]
+        if pd.api.types.is_float_dtype(values.dtype):
+            v = values.to_numpy(dtype=float)
+            frac = v[np.isfinite(v) & (v != np.round(v))]
+            if frac.size or not np.isfinite(v).all():
+                shown = repr(float(frac[0])) if frac.size else "a non-finite value"
+                raise SpecError(
+                    f"model '{spec.name}': column '{col}' (effects/hierarchy) holds continuous "
+                    f"values (e.g. {shown}), not group labels; name a grouping column such "
+                    "as imp_ind_year, exp_ind_year, importer, industry or pair"
+                )
     fmt = "log_{}_ratio" if spec.ratios == "log" else "{}_ratio"
     ratio_cols = {k: fmt.format(k[2:]) for k in ("x_ip", "x_fva", "x_dva")}
     need = [*ratio_cols.values(), "tariff", "mfn", "censored", "rta"]

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._io import atomic_write
+from .._io import atomic_write, check_input_file, refuse_overwrite_non_netcdf
 from ..errors import InputFileError, SpecError, StructestError
 from ..panel import Panel
 from .design import Design
@@ -176,8 +176,16 @@ def fit_spec(idata: Any) -> ModelSpec:
     return spec_from_json(text)
 
 
-def save_idata(idata: Any, path: str | Path) -> Path:
-    """Write NetCDF atomically (temporary file in the same directory, then ``os.replace``)."""
+def save_idata(idata: Any, path: str | Path, what: str = "save_idata") -> Path:
+    """Write NetCDF atomically (temporary file in the same directory, then ``os.replace``).
+
+    Raises
+    ------
+    OutputError
+        ``path`` exists and is a folder, not a regular file, or a non-empty file that is
+        not NetCDF (a CSV given by mistake is never replaced); ``what`` names the caller.
+    """
+    path = refuse_overwrite_non_netcdf(path, what)
     return atomic_write(path, idata.to_netcdf)
 
 
@@ -212,6 +220,7 @@ def load_idata(path: str | Path) -> Any:
         raise InputFileError(f"fit file not found: {path}")
     if path.is_dir():
         raise InputFileError(f"fit file {path} is a directory, not a NetCDF file")
+    check_input_file(path, "fit file")  # a FIFO or device: refused before any read
     try:
         with path.open("rb") as fh:
             head = fh.read(8)

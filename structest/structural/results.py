@@ -119,8 +119,15 @@ class StructuralFit:
             ) from None
 
     def save(self, path: str | Path) -> Path:
-        """Write the fit (InferenceData with its panel and spec) to NetCDF atomically."""
-        return save_idata(self.idata, path)
+        """Write the fit (InferenceData with its panel and spec) to NetCDF atomically.
+
+        Raises
+        ------
+        OutputError
+            ``path`` is an existing folder, or an existing non-empty file that is not a
+            NetCDF file (it is never replaced).
+        """
+        return save_idata(self.idata, path, what="StructuralFit.save")
 
     # ------------------------------------------------------------------ views
     @property

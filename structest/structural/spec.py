@@ -37,9 +37,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .._io import models_dir
+from .._io import check_input_file, models_dir
 from ..codes import STRUCTURAL_PARAMS
 from ..errors import InputFileError, SpecError
+from ..panel import _DERIVED_FLOATS, NONNEGATIVE, POSITIVE, SHARES
 from .priors import POSITIVE_FAMILIES, PriorTuple, _short, check_prior
 
 #: The model :func:`structest.fit`, the CLI and the report use unless told otherwise: the
@@ -74,6 +75,27 @@ ERROR_PARAMS: dict[str, tuple[str, ...]] = {
 }
 #: Derived grouping columns a [hierarchy] may name besides the panel's own columns.
 DERIVED_COLUMNS: tuple[str, ...] = ("regime",)
+
+#: Continuous value columns of a panel (and the derived ones, plus every ``log_*``): never
+#: a grouping column of ``effects``, ``mundlak`` or ``[hierarchy]``.
+VALUE_COLUMNS: frozenset[str] = frozenset(
+    {*POSITIVE, *NONNEGATIVE, *SHARES, *_DERIVED_FLOATS, "mfn_threshold", "preference"}
+)
+
+
+def _is_value_column(col: str) -> bool:
+    return col in VALUE_COLUMNS or col.startswith("log_")
+
+
+def _refuse_value_column(col: str, where: str) -> None:
+    """SpecError when ``col`` is a continuous value column (tariff, dva, log_dva...)."""
+    if _is_value_column(col):
+        raise SpecError(
+            f"{where} = '{col}' is a value column of the panel, not a grouping column; "
+            "name a column of labels (e.g. imp_ind_year, exp_ind_year, importer, industry, "
+            "pair, regime)"
+        )
+
 
 #: Default priors, ``name -> (family, *args)``. Sources are given in ``models/bbj.toml``
 #: and in :mod:`structest.structural` docs; every one can be overridden per fit.
@@ -445,6 +467,8 @@ def spec_from_dict(d: Mapping[str, Any], *, source: str = "<dict>") -> ModelSpec
     )
     if len(set(effects)) != len(effects):
         raise SpecError(f"{source}: key 'effects' has duplicates: {list(effects)!r}")
+    for i, e in enumerate(effects):
+        _refuse_value_column(e, f"{source}: key 'effects[{i}]'")
     centred = d.get("centred_effect", "none")
     if not isinstance(centred, str):
         raise SpecError(f"{source}: key 'centred_effect' must be a string, got {_short(centred)}")
@@ -503,6 +527,7 @@ def spec_from_dict(d: Mapping[str, Any], *, source: str = "<dict>") -> ModelSpec
                 f"{source}: [hierarchy] '{p}' must name a panel column, got {_short(col)}"
             )
         _label(col, f"{source}: hierarchy.{p}", "a grouping column of the panel")
+        _refuse_value_column(col, f"{source}: hierarchy.{p}")
     # full prior table: defaults, then the file
     priors: dict[str, PriorTuple] = {}
     for pname in (*spec.scalar_params, *spec.vector_params):
@@ -578,6 +603,7 @@ def load_model(name_or_path: str | Path = DEFAULT_MODEL) -> ModelSpec:
             raise InputFileError(f"model file {path} is a directory, not a TOML file")
         if not path.exists():
             raise InputFileError(f"model file not found: {path}")
+        check_input_file(path, "model file")  # a FIFO or device: refused before any read
     else:
         path = models_dir() / f"{s}.toml"
         if not path.is_file():
@@ -589,7 +615,7 @@ def load_model(name_or_path: str | Path = DEFAULT_MODEL) -> ModelSpec:
     except OSError as exc:
         raise InputFileError(f"cannot read model file {path}: {exc.strerror or exc}") from None
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a leading byte-order mark is accepted
     except UnicodeDecodeError as exc:
         raise InputFileError(
             f"{path}: not UTF-8 text (byte {exc.start}); a model file is TOML"
@@ -625,6 +651,18 @@ def validate_spec(spec: ModelSpec) -> ModelSpec:
     model file would be checked: the same spec back, or a SpecError naming the key."""
     if not isinstance(spec, ModelSpec):
         raise SpecError(f"expected a ModelSpec, got {type(spec).__name__}")
+    for key in ("effects", "mundlak"):
+        value = getattr(spec, key)
+        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+            raise SpecError(
+                f"model {_short(spec.name)}: key '{key}' must be a list of column names, "
+                f"got {_short(value)}"
+            )
+    if not isinstance(spec.hierarchy, Mapping):
+        raise SpecError(
+            f"model {_short(spec.name)}: key 'hierarchy' must be a mapping parameter -> "
+            f"grouping column, got {_short(spec.hierarchy)}"
+        )
     try:
         d = spec.to_dict()
     except (TypeError, AttributeError) as exc:
