@@ -104,10 +104,10 @@ def test_save_load_roundtrip(fitted, tmp_path) -> None:
     np.testing.assert_allclose(cf["tstar_base"].values, result.predict().values, rtol=1e-12)
 
 
-def test_progress_bar_fit_and_x64_restored() -> None:
-    """With parallel chains the progress bar reports through a host callback (another
-    thread): sampling with it
-    works, and JAX's 64-bit switch is back to the caller's setting afterwards."""
+def test_progress_bar_fit_and_x64_restored(capfd) -> None:
+    """With progress on, several chains report by chain on stderr (NumPyro's own bar is off
+    for the bit-reproducible chain runner); sampling works, and JAX's 64-bit switch is back
+    to the caller's setting afterwards."""
     import jax
 
     panel, _ = small(8)
@@ -117,6 +117,9 @@ def test_progress_bar_fit_and_x64_restored() -> None:
         res = fit(panel, "bbj", chains=2, draws=20, tune=20, seed=0, n_prior=0, progress_bar=True)
     assert res.posterior.sizes["draw"] == 20
     assert bool(jax.config.jax_enable_x64) == before
+    err = capfd.readouterr().err
+    assert "sampling 2 chains" in err
+    assert "(1/2," in err and "(2/2," in err
 
 
 def test_functional_api_accepts_fit_and_idata(fitted) -> None:

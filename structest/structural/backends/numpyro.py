@@ -106,7 +106,55 @@ def chain_keys(seed: int, chains: int) -> Any:
     return jnp.stack([jax.random.fold_in(base, c) for c in range(chains)])
 
 
-def _threaded_chains(workers: int) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
+#: seconds between the "still sampling" lines of a multi-chain run with progress on
+HEARTBEAT_S = 30.0
+
+
+class _ChainProgress:
+    """Chain-level progress on stderr for :func:`_threaded_chains` (NumPyro turns its own
+    bar off when ``chain_method`` is a callable): a line when the chains start, one every
+    :data:`HEARTBEAT_S` seconds with the chains finished and the time elapsed, and one per
+    finished chain."""
+
+    def __init__(self, n: int, workers: int) -> None:
+        import threading
+        import time
+
+        self.n, self.done, self.t0 = n, 0, time.perf_counter()
+        self._stop = threading.Event()
+        self._say(
+            f"sampling {n} chains, {min(workers, n)} at a time (warm-up and draws; "
+            "progress by chain)"
+        )
+        self._beat = threading.Thread(target=self._heartbeat, daemon=True)
+        self._beat.start()
+
+    def _say(self, text: str) -> None:
+        import sys
+
+        print(text, file=sys.stderr, flush=True)
+
+    def _elapsed(self) -> str:
+        import time
+
+        m, sec = divmod(int(time.perf_counter() - self.t0), 60)
+        return f"{m}:{sec:02d}"
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(HEARTBEAT_S):
+            self._say(f"  ... {self.done}/{self.n} chains finished, {self._elapsed()} elapsed")
+
+    def finished(self, c: int) -> None:
+        self.done += 1
+        self._say(f"  chain {c} finished ({self.done}/{self.n}, {self._elapsed()} elapsed)")
+
+    def close(self) -> None:
+        self._stop.set()
+
+
+def _threaded_chains(
+    workers: int, show: bool = False
+) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
     """A chain transform for :class:`numpyro.infer.MCMC` (its ``chain_method`` may be a
     callable): one chain is compiled once (``jax.jit``, ahead of time) and that one
     executable runs every chain, ``workers`` chains at a time in threads (XLA runs them
@@ -128,15 +176,23 @@ def _threaded_chains(workers: int) -> Callable[[Callable[[Any], Any]], Callable[
             n = jax.tree.leaves(xs)[0].shape[0]
             per = [jax.tree.map(lambda x, c=c: x[c], xs) for c in range(n)]
             compiled = jax.jit(fn).lower(per[0]).compile()  # traced once, in this thread
+            progress = _ChainProgress(n, workers) if show else None
 
-            def one(x: Any) -> Any:
-                return jax.block_until_ready(compiled(x))
+            def one(c: int) -> Any:
+                out = jax.block_until_ready(compiled(per[c]))
+                if progress is not None:
+                    progress.finished(c)
+                return out
 
-            if workers <= 1 or n == 1:
-                outs = [one(x) for x in per]
-            else:
-                with ThreadPoolExecutor(max_workers=min(workers, n)) as pool:
-                    outs = list(pool.map(one, per))
+            try:
+                if workers <= 1 or n == 1:
+                    outs = [one(c) for c in range(n)]
+                else:
+                    with ThreadPoolExecutor(max_workers=min(workers, n)) as pool:
+                        outs = list(pool.map(one, range(n)))
+            finally:
+                if progress is not None:
+                    progress.close()
             return jax.tree.map(lambda *a: jnp.stack(a, axis=0), *outs)
 
         return run
@@ -164,6 +220,8 @@ def sample(run: NutsRun) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], 
     keep = set(run.sites.stored())
     with _x64_every_thread(), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="There are not enough devices")
+        # a callable chain method turns NumPyro's bar off; _ChainProgress reports instead
+        warnings.filterwarnings("ignore", message="Disabling progress bar")
         arrays = {k: jnp.asarray(v) for k, v in run.design.arrays.items()}
         keys = chain_keys(run.seed, chains)
         if chains == 1:
@@ -173,7 +231,7 @@ def sample(run: NutsRun) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], 
         elif method == "vectorized":
             how = "vectorized"
         else:
-            how = _threaded_chains(batch)
+            how = _threaded_chains(batch, run.show)
         mcmc = MCMC(
             _nuts(run.sites, run.target_accept),
             num_warmup=run.tune,
