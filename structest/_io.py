@@ -224,6 +224,22 @@ def _same(a: Path, b: Path) -> bool:
 _FORMAT_NAMES = {"netcdf": "a NetCDF file", "html": "a structest report page", "dir": "a folder"}
 
 
+def _refuse_replacing(p: Path, what: str, shown: str, fmt: str | None, example: str) -> None:
+    """Refuse an existing ``p`` that a file output may not replace: a folder, anything
+    that is not a regular file, or (``fmt``) a non-empty file of another kind."""
+    if not os.path.lexists(p):
+        return
+    if p.is_dir():
+        raise OutputError(f"{what} {shown}: is a folder; give a file name (e.g. {p / example})")
+    if not p.is_file():
+        raise OutputError(f"{what} {shown}: exists and is not a regular file")
+    if fmt is not None and not _looks_like(p, fmt):
+        raise OutputError(
+            f"{what} {shown}: exists and is not {_FORMAT_NAMES.get(fmt, fmt)}; "
+            "refusing to overwrite it (remove it or choose another name)"
+        )
+
+
 def check_output(
     path: str | Path,
     *,
@@ -273,23 +289,14 @@ def check_output(
     ins = [(opt, Path(x).expanduser()) for opt, x in inputs if x is not None]
     exists = os.path.lexists(p)
     if kind == "file":
-        if exists and p.is_dir():
-            raise OutputError(
-                f"{what} {shown}: is a folder; give a file name (e.g. {p / 'out.nc'})"
-            )
-        if exists and not p.is_file():
-            raise OutputError(f"{what} {shown}: exists and is not a regular file")
+        _refuse_replacing(p, what, shown, None, "out.nc")
         for opt, x in ins:
             if exists and _same(p, x):
                 raise OutputError(
                     f"{what} {shown} is the input {opt} {x}: writing would destroy it; "
                     "choose another output name"
                 )
-        if exists and fmt is not None and not _looks_like(p, fmt):
-            raise OutputError(
-                f"{what} {shown}: exists and is not {_FORMAT_NAMES.get(fmt, fmt)}; "
-                "refusing to overwrite it (remove it or choose another name)"
-            )
+        _refuse_replacing(p, what, shown, fmt, "out.nc")
         folder = _nearest_existing(p.parent)
     elif kind == "dir":
         if exists and not p.is_dir():
@@ -421,17 +428,7 @@ def refuse_overwrite_non_netcdf(path: str | Path, what: str) -> Path:
     if str(path).strip() == "":
         raise OutputError(f"{what}: empty path")
     p = Path(path).expanduser()
-    if not os.path.lexists(p):
-        return p
-    if p.is_dir():
-        raise OutputError(f"{what} {path}: is a folder; give a file name (e.g. {p / 'fit.nc'})")
-    if not p.is_file():
-        raise OutputError(f"{what} {path}: exists and is not a regular file")
-    if not _looks_like(p, "netcdf"):
-        raise OutputError(
-            f"{what} {path}: exists and is not a NetCDF file; refusing to overwrite it "
-            "(remove it or choose another name)"
-        )
+    _refuse_replacing(p, what, str(path), "netcdf", "fit.nc")
     return p
 
 
