@@ -35,6 +35,7 @@ __version__ = "0.1.0"
 #: public name -> module that defines it (imported on first access)
 _LAZY = {
     "load_panel": "structest.data.load",
+    "load_ttb_panel": "structest.data.load",
     "va_contents": "structest.data.load",
     "simulate": "structest.data.synthetic",
     "simulate_model": "structest.structural.worlds",

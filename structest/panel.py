@@ -388,6 +388,77 @@ def _safe_log(x: pd.Series) -> np.ndarray:
     return np.log(x.to_numpy(dtype=float))
 
 
+#: Number of import bins of the ``imp_ind_year_decile`` fixed effect.
+N_IMPORT_BINS: int = 10
+
+#: Lagged instruments made by :func:`add_derived_columns`: column -> the log column whose
+#: value in the earliest year of the panel it carries. They are NaN on earliest-year rows and
+#: on rows whose importer-exporter-industry has no earliest-year row; estimation drops those
+#: rows with a reason naming the instrument (:func:`structest.reduced.data.build_sample`).
+LAGGED: dict[str, str] = {
+    "log_dva_lag": "log_dva",
+    "log_dva_ratio_lag": "log_dva_ratio",
+    "log_fva_ratio_lag": "log_fva_ratio",
+    "log_ip_ratio_lag": "log_ip_ratio",
+}
+
+
+def xtile(values: np.ndarray | pd.Series, n: int = N_IMPORT_BINS) -> np.ndarray:
+    """Quantile bins ``1..n`` of ``values`` by Stata's ``xtile`` rule (ties share a bin).
+
+    The cut points are Stata's default percentiles: with the ``N`` values sorted,
+    ``x_(1) <= ... <= x_(N)``, the ``k``-th cut is ``x_(ceil(P))`` for ``P = N k / n`` not
+    whole and ``(x_(P) + x_(P+1)) / 2`` for ``P`` whole; a value falls in bin ``k`` when
+    ``cut_(k-1) < value <= cut_k``. Equal values always fall in the same bin, so a bin is a
+    set of values (the paper's ``D_xijt = 1(imports in D)``) and never depends on row order;
+    with many ties (imports are whole USD millions) bins differ in size.
+
+    Parameters
+    ----------
+    values
+        Finite numbers (at least one).
+    n
+        Number of bins.
+
+    Returns
+    -------
+    numpy.ndarray
+        Integer bins in ``1..n``, one per value.
+    """
+    x = np.asarray(values, dtype=float)
+    s = np.sort(x)
+    N = len(s)
+    if N == 0:
+        return np.zeros(0, dtype=np.int64)
+    cuts = np.empty(n - 1)
+    for k in range(1, n):
+        i, rem = divmod(N * k, n)  # P = N k / n = i + rem / n
+        cuts[k - 1] = (s[i - 1] + s[i]) / 2 if rem == 0 and i >= 1 else s[min(i, N - 1)]
+    return 1 + np.searchsorted(cuts, x, side="left")
+
+
+def _lagged(out: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Values of the same importer-exporter-industry (and product) in the earliest year.
+
+    ``log_dva_lag`` is ``log(dva_lag)`` on later-year rows when the frame carries a
+    ``dva_lag`` column (the bundled panel: WIOD DVA of 1995, known also where the 1995 row
+    itself was dropped), else ``log_dva`` of the earliest-year row.
+    """
+    year = out["year"].to_numpy(dtype=np.int64)
+    later = year > year.min() if len(year) else np.zeros(0, dtype=bool)
+    keys = [k for k in ("importer", "exporter", "industry", "product") if k in out.columns]
+    first = out.loc[~later, keys + list(dict.fromkeys(LAGGED.values()))].drop_duplicates(keys)
+    looked = out[keys].merge(first, on=keys, how="left")
+    res: dict[str, np.ndarray] = {}
+    for lag, src in LAGGED.items():
+        if lag == "log_dva_lag" and "dva_lag" in out.columns:
+            v = _safe_log(out["dva_lag"])
+        else:
+            v = looked[src].to_numpy(dtype=float)
+        res[lag] = np.where(later, v, np.nan)
+    return res
+
+
 def add_derived_columns(df: pd.DataFrame) -> pd.DataFrame:
     """Add log regressors, ratios, interactions and fixed-effect keys (pure function).
 
@@ -395,10 +466,25 @@ def add_derived_columns(df: pd.DataFrame) -> pd.DataFrame:
     ``preference`` (tariff - mfn), ``log_dva``, ``log_fva``, ``log_fg``, ``log_imports``,
     ``dva_ratio``/``fva_ratio``/``ip_ratio`` (levels over imports), their logs
     ``log_dva_ratio``/``log_fva_ratio``/``log_ip_ratio``, instruments in logs
-    (``log_dva_services``, ``log_dva_lag``, ``log_dva_services_ratio``), RTA/GSP interactions
-    (``log_dva_rta``, ``log_dva_nonrta``, ``log_dva_gsp``, ``log_dva_nongsp``, and the same for the
-    ratios and the services instrument) and fixed-effect keys ``imp_ind_year``, ``exp_ind_year``, ``imp_ind``, ``imp_year``,
-    ``ind_year``, ``exp_ind``, ``exp_year``, ``pair``, ``imp_ind_year_decile``.
+    (``log_dva_services``, ``log_dva_services_ratio``), RTA/GSP interactions
+    (``log_dva_rta``, ``log_dva_nonrta``, ``log_dva_gsp``, ``log_dva_nongsp``, the same for
+    the ratios and the services instrument, ``log_dva_rta_broad``/``log_dva_nonrta_broad``
+    with ``rta_broad``, ``log_dva_services_gsp``/``log_dva_services_nongsp``), fixed-effect
+    keys ``imp_ind_year``, ``exp_ind_year``, ``imp_ind``, ``imp_year``, ``ind_year``,
+    ``exp_ind``, ``exp_year``, ``pair`` and ``imp_ind_year_decile``.
+
+    ``imp_ind_year_decile`` interacts ``imp_ind_year`` with the decile of bilateral imports
+    in the POOLED distribution of all rows (all years together; eq. 16: "we divide the
+    observed empirical distribution of imports into ten decile bins ... interact these
+    decile indicators with the importer-industry-year fixed effects"); bins follow Stata's
+    ``xtile`` rule (:func:`xtile`: equal imports share a bin).
+
+    Lagged instruments (:data:`LAGGED`): ``log_dva_lag``, ``log_dva_ratio_lag``,
+    ``log_fva_ratio_lag``, ``log_ip_ratio_lag`` hold the value of the same
+    importer-exporter-industry in the earliest year of the frame, on later-year rows; they
+    are NaN on earliest-year rows (where the lag would be the regressor itself) and on rows
+    without an earliest-year observation (``log_dva_lag`` uses the ``dva_lag`` column when
+    present, so only the earliest year is NaN there).
     """
     out = df.copy()
     imp, exp_, ind = (out[c].astype(str) for c in ("importer", "exporter", "industry"))
@@ -410,7 +496,7 @@ def add_derived_columns(df: pd.DataFrame) -> pd.DataFrame:
     for col in ("rta", "rta_broad", "gsp"):
         if col in out.columns:
             out[col] = out[col].astype(int)
-    for col in ("dva", "fva", "fg", "imports", "dva_services", "dva_lag", "dist"):
+    for col in ("dva", "fva", "fg", "imports", "dva_services", "dist"):
         if col in out.columns:
             out[f"log_{col}"] = _safe_log(out[col])
     out["dva_ratio"] = out["dva"] / out["imports"]
@@ -427,10 +513,19 @@ def add_derived_columns(df: pd.DataFrame) -> pd.DataFrame:
     for base in bases:
         out[f"{base}_rta"] = rta * out[base]
         out[f"{base}_nonrta"] = (1.0 - rta) * out[base]
+    if "rta_broad" in out.columns:
+        broad = out["rta_broad"].to_numpy(dtype=float)
+        out["log_dva_rta_broad"] = broad * out["log_dva"]
+        out["log_dva_nonrta_broad"] = (1.0 - broad) * out["log_dva"]
     if "gsp" in out.columns:
         gsp = out["gsp"].to_numpy(dtype=float)
         out["log_dva_gsp"] = gsp * out["log_dva"]
         out["log_dva_nongsp"] = (1.0 - gsp) * out["log_dva"]
+        if "dva_services" in out.columns:
+            out["log_dva_services_gsp"] = gsp * out["log_dva_services"]
+            out["log_dva_services_nongsp"] = (1.0 - gsp) * out["log_dva_services"]
+    for lag, values in _lagged(out).items():
+        out[lag] = values
     out["imp_ind_year"] = imp + "_" + ind + "_" + yr
     out["exp_ind_year"] = exp_ + "_" + ind + "_" + yr
     out["imp_ind"] = imp + "_" + ind
@@ -439,15 +534,8 @@ def add_derived_columns(df: pd.DataFrame) -> pd.DataFrame:
     out["exp_ind"] = exp_ + "_" + ind
     out["exp_year"] = exp_ + "_" + yr
     out["pair"] = imp + "_" + exp_
-    # import decile within importer-industry-year (eq. 16 "x import-decile" FE)
-    decile = (
-        out.groupby("imp_ind_year")["imports"]
-        .rank(method="first", pct=True)
-        .mul(10)
-        .apply(np.ceil)
-        .clip(1, 10)
-        .astype(int)
-    )
+    # eq. 16 "x import-decile" effects: deciles of the pooled import distribution
+    decile = pd.Series(xtile(out["imports"].to_numpy(dtype=float)), index=out.index)
     out["imp_ind_year_decile"] = out["imp_ind_year"] + "_d" + decile.astype(str)
     return out
 
@@ -455,7 +543,8 @@ def add_derived_columns(df: pd.DataFrame) -> pd.DataFrame:
 def _built_problems(df: pd.DataFrame) -> list[str]:
     """Cheap checks of a frame that has been through :func:`add_derived_columns`.
 
-    Required columns present; known input columns and derived float columns finite.
+    Required columns present; known input columns and derived float columns finite (the
+    lagged instruments of :data:`LAGGED` may be NaN by construction, never infinite).
     """
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
@@ -470,12 +559,17 @@ def _built_problems(df: pd.DataFrame) -> list[str]:
             problems.append(f"column '{col}' must be numeric; it has dtype {dtype}")
         else:
             checked.append(col)
-    if not checked or np.isfinite(df[checked].to_numpy(dtype=float, na_value=np.nan)).all():
+    lagged = [c for c in checked if c in LAGGED]
+    checked = [c for c in checked if c not in LAGGED]
+    lag_ok = not lagged or not np.isinf(df[lagged].to_numpy(dtype=float, na_value=np.nan)).any()
+    if lag_ok and (
+        not checked or np.isfinite(df[checked].to_numpy(dtype=float, na_value=np.nan)).all()
+    ):
         return problems  # the common case, in one vectorised pass
     derived: list[tuple[str, pd.Series]] = []
-    for col in checked:
+    for col in [*checked, *lagged]:
         v = _as_float(df[col])
-        bad = pd.Series(~np.isfinite(v), index=df.index)
+        bad = pd.Series(np.isinf(v) if col in LAGGED else ~np.isfinite(v), index=df.index)
         if not bad.any():
             continue
         if col not in inputs:
@@ -719,7 +813,9 @@ class Panel:
     for the bundled data, :func:`structest.simulate` for a synthetic world). ``Panel(df)``
     on a raw frame (without the derived columns) is the same as ``Panel.from_frame(df)``
     with default options; on a frame already built by this class (``panel.df``) it only
-    checks that the required columns are there and every known numeric column is finite.
+    checks that the required columns are there and every known numeric column is finite
+    (the lagged instruments of :data:`LAGGED` may be NaN: they are by construction in the
+    earliest year).
 
     Attributes
     ----------

@@ -66,3 +66,21 @@ def test_set_host_devices_is_explicit() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
     )
     assert out.stdout.split() == ["3", "3", "refused"], out.stderr
+
+
+def test_reduced_forms_leave_logging_alone() -> None:
+    """pyfixest configures the root logger at INFO when imported; structest's estimators
+    import it without that change (else JAX's and others' INFO lines reach stderr)."""
+    script = (
+        "import logging, warnings\n"
+        "warnings.simplefilter('ignore')\n"
+        "import structest\n"
+        "sim, _ = structest.simulate(seed=0)\n"
+        "structest.fit_reduced_form(sim, 'tariff ~ log_dva | imp_ind_year + exp_ind_year')\n"
+        "structest.fit_reduced_form(sim, 'tariff ~ log_dva | imp_ind_year', estimator='tobit')\n"
+        "root = logging.getLogger()\n"
+        "print(root.level, len(root.handlers))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [str(30), "0"], out.stderr
+    assert "INFO" not in out.stderr

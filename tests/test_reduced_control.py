@@ -78,6 +78,28 @@ def _endogenous_world(rho: float, seed: int) -> pd.DataFrame:
 FML_ENDO = "tariff ~ 1 | imp_ind + exp_ind | x ~ z"
 
 
+def test_constant_exogenous_regressor_dropped_as_in_tobit():
+    """rta is 0 in the non-RTA sample: Tobit-IV drops it (as OLS, IV and Tobit do) and
+    gives the fit without it."""
+    panel, _ = structest.simulate(seed=5, **SMALL)
+    with pytest.warns(structest.EstimationWarning, match="rta"):
+        res = fit_reduced_form(
+            panel,
+            "tariff ~ rta | imp_ind_year + exp_ind_year | log_dva ~ log_dva_services",
+            estimator="tobit_iv",
+            sample="nonrta",
+        )
+    ref = fit_reduced_form(
+        panel,
+        "tariff ~ 1 | imp_ind_year + exp_ind_year | log_dva ~ log_dva_services",
+        estimator="tobit_iv",
+        sample="nonrta",
+    )
+    assert list(res.params.index) == ["log_dva"]
+    np.testing.assert_allclose(res.params.to_numpy(), ref.params.to_numpy(), rtol=1e-8)
+    np.testing.assert_allclose(res.se.to_numpy(), ref.se.to_numpy(), rtol=1e-8)
+
+
 def test_exogeneity_test_rejects_under_endogeneity():
     for seed in range(3):
         res = fit_reduced_form(_endogenous_world(0.8, seed), FML_ENDO, estimator="tobit_iv")

@@ -13,7 +13,14 @@ import typer
 from .._io import check_input_file, check_output, cleanup_new_dirs, float_option, reading
 
 #: files ``data build`` writes into its output folder
-BUILD_OUTPUTS = ("va_contents.npz", "panel.parquet", "build_report.json", "build_report.md")
+BUILD_OUTPUTS = (
+    "va_contents.npz",
+    "panel.parquet",
+    "build_report.json",
+    "build_report.md",
+    "hs_wiod.csv",
+    "ttb_usa.csv",
+)
 
 
 def register(app: typer.Typer) -> None:

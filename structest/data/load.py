@@ -1,13 +1,15 @@
-"""Bundled real data: the WIOD + tariff panel and value-added contents."""
+"""Bundled real data: the WIOD + tariff panel, value-added contents, the TTB panel."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from .. import _io
@@ -140,3 +142,72 @@ def va_contents(year: int) -> xr.DataArray:
         name="va",
         attrs={"units": "USD millions", "year": int(year)},
     )
+
+
+TTB_FILE = "ttb_usa.csv"
+
+
+def load_ttb_panel(
+    path: str | os.PathLike[str] | pd.DataFrame | None = None, *, keep_unlagged: bool = False
+) -> pd.DataFrame:
+    """A TTB coverage panel for Table 7, ready for :func:`structest.fit_reduced_form`.
+
+    Parameters
+    ----------
+    path
+        ``None`` for the bundled US antidumping panel (``data/ttb_usa.csv``: built from
+        the Global Antidumping Database and WIOD, see ``data/README.md``), or a
+        ``.csv``/``.parquet`` file (or a DataFrame) with the same input columns for any
+        importer(s): ``importer, exporter, industry, year, ttb, dva, fva, fg, imports,
+        rta`` (levels already lagged), optionally ``va_year``, ``covered``, ``lines``.
+    keep_unlagged
+        Keep rows whose value added is not lagged (``va_year == year``: the bundled 1995
+        rows). By default they are dropped and counted in ``attrs["dropped"]``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The input columns plus ``log_dva_ratio``, ``log_fva_ratio``, ``log_ip_ratio``,
+        ``china``, ``log_dva_ratio_china``/``_nonchina``, ``log_fva_ratio_china``/
+        ``_nonchina``, fixed-effect keys ``imp_ind``, ``imp_year``, ``ind_year``,
+        ``exp_ind_year``, ``imp_ind_year``, ``pair``, ``exp_year``, ``exp_ind`` and the
+        cluster key ``imp_exp_ind``. ``attrs["dropped"]`` lists ``(reason, rows)`` dropped.
+
+    Raises
+    ------
+    InputFileError
+        The file is missing, not a regular file, empty, unreadable, not CSV/parquet, or
+        lacks required columns.
+    PanelError
+        Its content is invalid (see :func:`structest.data.ttb.ttb_frame`).
+    OptionError
+        ``keep_unlagged`` is not a boolean.
+    """
+    from ..panel import PARQUET_SUFFIXES, _checked_path, _head_tail, _read_csv, _read_parquet
+    from .ttb import TTB_REQUIRED, ttb_frame
+
+    if isinstance(path, pd.DataFrame):
+        return ttb_frame(path, keep_unlagged=keep_unlagged, source="TTB panel (DataFrame)")
+    if not isinstance(keep_unlagged, (bool, np.bool_)):  # before reading any file
+        raise OptionError(
+            f"keep_unlagged must be True or False, got {type(keep_unlagged).__name__} "
+            f"{keep_unlagged!r}"
+        )
+    if path is None:
+        file = _bundled_file(TTB_FILE, "TTB coverage panel")
+        source = f"bundled TTB panel '{file}'"
+    else:
+        file = _checked_path(path)
+        source = f"TTB panel '{file}'"
+    head, tail = _head_tail(file)
+    if file.suffix.lower() in PARQUET_SUFFIXES:
+        df = _read_parquet(file, head, tail)
+    else:
+        df = _read_csv(file, head)
+    missing = [c for c in TTB_REQUIRED if c not in df.columns]
+    if missing:
+        found = ", ".join(map(str, list(df.columns)[:20]))
+        raise InputFileError(
+            f"{source} lacks required column(s) {', '.join(missing)} (found: {found})"
+        )
+    return ttb_frame(df, keep_unlagged=keep_unlagged, source=source)

@@ -1,7 +1,13 @@
-"""``structest reduced-form``: fit a named specification and print a paper-style table.
+"""``structest reduced-form``: fit a named specification (or a whole table of the paper)
+and print a paper-style table.
 
-The choices (``--estimator``, ``--sample``, ``--format``) and ``--lower`` are checked when
-the command line is parsed, ``--data`` before any work.
+``--spec NAME`` fits one spec (a formula, a name of :data:`SPECS`, or a column of the
+paper such as ``table5_col3``: then the paper's numbers are printed beside structest's);
+``--table T`` fits every column of the paper's table ``T`` that the bundled data support
+and prints structest's estimates beside the paper's, with the counts of same signs and of
+estimates within two paper standard errors. The choices (``--estimator``, ``--sample``,
+``--format``, ``--table``) and ``--lower`` are checked when the command line is parsed,
+``--data`` before any work.
 """
 
 from __future__ import annotations
@@ -15,14 +21,44 @@ from .._io import float_option, reading
 from ..errors import OptionError
 from . import ESTIMATORS
 from .formula import SAMPLES, SPECS, parse
+from .paper import TABLES
 
 # choices as Enums (typer lists them in --help and refuses others when parsing)
 Estimator = Enum("Estimator", {e: e for e in ESTIMATORS}, type=str)
 Sample = Enum("Sample", {s: s for s in SAMPLES}, type=str)
 Format = Enum("Format", {"markdown": "markdown", "latex": "latex"}, type=str)
+Table = Enum("Table", {t: t for t in TABLES}, type=str)
 
 #: estimators that take ``--lower``
 CENSORED = ("tobit", "tobit_iv")
+#: the spec fitted when neither ``--spec`` nor ``--table`` is given
+DEFAULT_SPEC = "eq16"
+
+
+def _load_main_panel(data: Path | None) -> object:
+    from ..panel import Panel
+
+    if data is None:
+        from ..data.load import load_panel
+
+        with reading("bundled panel", "data/panel.parquet"):
+            return load_panel()
+    with reading("--data", data):
+        return Panel.from_file(data)
+
+
+def _load_ttb_panel(data: Path | None) -> object:
+    """The TTB coverage panel (``--data`` or the bundled one), loaded lazily."""
+    from ..data import load
+
+    loader = getattr(load, "load_ttb_panel", None)
+    if loader is None:
+        raise OptionError(
+            "Table 7 needs the TTB coverage panel, but structest.data.load.load_ttb_panel is "
+            "not available in this installation"
+        )
+    with reading("--data" if data is not None else "bundled TTB panel", data or "data/"):
+        return loader(data) if data is not None else loader()
 
 
 def register(app: typer.Typer) -> None:
@@ -30,19 +66,35 @@ def register(app: typer.Typer) -> None:
 
     @app.command("reduced-form")
     def reduced_form(
-        spec: str = typer.Option(
-            "eq16", "--spec", help=f"Named spec ({', '.join(SPECS)}) or a formula."
+        spec: str | None = typer.Option(
+            None,
+            "--spec",
+            help=(
+                f"Named spec ({', '.join(SPECS)}), a column of the paper (table<T>_col<C>, "
+                f"e.g. table5_col3) or a formula. Default: {DEFAULT_SPEC}."
+            ),
         ),
-        estimator: Estimator = typer.Option(Estimator.ols, "--estimator", help="The estimator."),
+        table: Table | None = typer.Option(
+            None,
+            "--table",
+            case_sensitive=False,
+            help="Fit every supported column of this table of the paper and print the paper's "
+            "numbers beside structest's (exclusive with --spec).",
+        ),
+        estimator: Estimator | None = typer.Option(
+            None, "--estimator", help="The estimator (default: the spec's; a formula: ols)."
+        ),
         data: Path | None = typer.Option(
             None,
             "--data",
             exists=True,
             dir_okay=False,
             readable=True,
-            help="Panel file (.parquet/.csv); default: bundled panel.",
+            help="Panel file (.parquet/.csv); default: bundled panel (Table 7: the TTB panel).",
         ),
-        sample: Sample = typer.Option(Sample["all"], "--sample", help="Sample rule."),
+        sample: Sample | None = typer.Option(
+            None, "--sample", help="Sample rule (default: the spec's; a formula: all)."
+        ),
         fmt: Format = typer.Option(Format.markdown, "--format", help="Table format."),
         lower: float | None = typer.Option(
             None,
@@ -51,32 +103,126 @@ def register(app: typer.Typer) -> None:
             help="Tobit (tobit, tobit_iv): also left-censor at this value (e.g. 0).",
         ),
     ) -> None:
-        """Estimate a reduced-form specification (BBJ 2016 eq. 16/17/19...) and print the table."""
-        from ..panel import Panel
-        from . import fit_reduced_form, tables
-
-        estimator, sample, fmt = estimator.value, sample.value, fmt.value
-        if lower is not None and estimator not in CENSORED:
-            raise OptionError(
-                f"--lower applies to --estimator {' or '.join(CENSORED)} only, not {estimator!r}"
-            )
-        parse(spec)  # a bad formula fails before the data are read
-        if data is None:
-            from ..data.load import load_panel
-
-            with reading("bundled panel", "data/panel.parquet"):
-                panel = load_panel()
-        else:
-            with reading("--data", data):
-                panel = Panel.from_file(data)
-        options: dict[str, object] = {"sample": sample}
-        if lower is not None:
-            options["lower"] = lower
-        res = fit_reduced_form(panel, spec, estimator=estimator, **options)
-        typer.echo(
-            tables.regression_table([res], to=fmt, title=f"{spec} ({estimator}, sample {sample})")
+        """Estimate a reduced-form specification (BBJ 2016 eq. 16/17/19, a column or a whole
+        table of the paper) and print the table."""
+        fmt_value = fmt.value
+        if table is not None:
+            if spec is not None:
+                raise OptionError(
+                    "--spec and --table are exclusive: --spec fits one spec, --table every "
+                    "column of a table of the paper"
+                )
+            given = [
+                name
+                for name, value in (
+                    ("--estimator", estimator),
+                    ("--sample", sample),
+                    ("--lower", lower),
+                )
+                if value is not None
+            ]
+            if given:
+                raise OptionError(
+                    f"{', '.join(given)} cannot be combined with --table: each column of the "
+                    "paper is fitted with its own estimator and sample (use --spec "
+                    "table<T>_col<C> to change them for one column)"
+                )
+            _run_table(table.value, data, fmt_value)
+            return
+        _run_spec(
+            spec if spec is not None else DEFAULT_SPEC,
+            None if estimator is None else estimator.value,
+            None if sample is None else sample.value,
+            data,
+            fmt_value,
+            lower,
         )
+
+
+def _run_spec(
+    spec: str,
+    estimator: str | None,
+    sample: str | None,
+    data: Path | None,
+    fmt: str,
+    lower: float | None,
+) -> None:
+    from . import fit_reduced_form, tables
+    from .paper import PAPER_SPECS, compare_to_paper
+    from .results import Results
+
+    paper = PAPER_SPECS.get(spec)
+    shown_est = estimator or (paper.estimator if paper else "ols")
+    if lower is not None and shown_est not in CENSORED:
+        raise OptionError(
+            f"--lower applies to --estimator {' or '.join(CENSORED)} only, not {shown_est!r}"
+        )
+    parse(spec)  # a bad formula fails before the data are read
+    if paper is not None and not paper.supported:
+        raise OptionError(f"{spec} is not supported by the bundled data: {paper.why_not}")
+    if paper is not None and paper.data == "ttb":
+        panel = _load_ttb_panel(data)
+    else:
+        panel = _load_main_panel(data)
+    kwargs: dict[str, object] = {}
+    if estimator is not None:
+        kwargs["estimator"] = estimator
+    if sample is not None:
+        kwargs["sample"] = sample
+    if lower is not None:
+        kwargs["lower"] = lower
+    res = fit_reduced_form(panel, spec, **kwargs)
+    used_sample = getattr(res, "sample", sample or "all")
+    used_est = getattr(res, "estimator", shown_est)
+    typer.echo(
+        tables.regression_table([res], to=fmt, title=f"{spec} ({used_est}, sample {used_sample})")
+    )
+    for why, n in getattr(res, "dropped", ()):
+        typer.echo(f"dropped {n} obs: {why}")
+    for note in getattr(res, "notes", ()):
+        typer.echo(f"note: {note}")
+    if paper is not None and isinstance(res, Results):
+        cmp = compare_to_paper([res])
+        cmp = cmp[cmp["spec"] == spec]
+        typer.echo("")
+        typer.echo(
+            tables.paper_comparison_table(
+                cmp, to=fmt, title=f"{spec} beside the paper ({paper.title})"
+            )
+        )
+
+
+def _run_table(table: str, data: Path | None, fmt: str) -> None:
+    from . import tables
+    from .paper import TABLE_TITLES, compare_to_paper, fit_table, table_specs
+
+    specs = table_specs(table)
+    if all(s.data == "ttb" for s in specs):
+        panel, ttb = None, _load_ttb_panel(data)
+    else:
+        panel, ttb = _load_main_panel(data), None
+    fits = fit_table(panel, table, ttb_panel=ttb, on_error="skip")
+    cmp = compare_to_paper(fits, tables=[table])
+    typer.echo(
+        tables.paper_comparison_table(
+            cmp, to=fmt, title=f"Table {table}: {TABLE_TITLES[table]} (structest beside the paper)"
+        )
+    )
+    from ..panel import Panel
+
+    base = set(panel.dropped) if isinstance(panel, Panel) else set()
+    if base:
+        n = sum(c for _, c in base)
+        typer.echo(f"panel: {n} obs excluded when it was built (see `structest data describe`)")
+    for res in fits:
         for why, n in res.dropped:
-            typer.echo(f"dropped {n} obs: {why}")
-        for note in res.notes:
-            typer.echo(f"note: {note}")
+            if (why, n) not in base:
+                typer.echo(f"{res.spec}: dropped {n} obs: {why}")
+    items: dict[str, list[int]] = {}
+    for s in specs:
+        for item in s.departures:
+            items.setdefault(item, []).append(s.column)
+    typer.echo("departures from the paper (columns):")
+    for item, cols in items.items():
+        shown = "all" if len(cols) == len(specs) else ", ".join(map(str, cols))
+        typer.echo(f"- ({shown}) {item}")

@@ -37,14 +37,20 @@ CONTROL_PREFIX = "cf_resid_"
 
 
 def first_stage_residuals(
-    f: Formula, df: pd.DataFrame
+    f: Formula, df: pd.DataFrame, drop: tuple[str, ...] = ()
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
     """FE-OLS first stages (own FE demeaning, JAX).
+
+    ``drop`` names exogenous regressors left out (those the Tobit step dropped as constant
+    or collinear with the fixed effects in this sample).
 
     Returns ``(V, Zt, Pi, names)``: residuals ``(n, k_endog)``, demeaned first-stage
     regressors ``(n, k1)``, coefficients ``(k1, k_endog)`` and the regressor names.
     """
     Z, names = regressor_matrix(f, df, (*f.exog, *f.instruments))
+    if drop:
+        keep = [k for k, nm in enumerate(names) if nm not in drop or nm in f.instruments]
+        Z, names = Z[:, keep], [names[k] for k in keep]
     E = df[list(f.endog)].to_numpy(dtype=float)
     fe = encode(df, f.fe)
     kinds = ["instrument" if nm in f.instruments else "regressor" for nm in names]
@@ -108,10 +114,14 @@ def fit_tobit_iv(
         raise SpecError(f"formula '{f.text}' has no IV part 'endog ~ instruments' for tobit_iv")
     # the Tobit sample rules (all-censored cells) first, so both steps use the same rows
     base = f.without_iv()
-    prepare_tobit(
+    _, kept = prepare_tobit(
         base, sample, base.exog, cluster=cluster, upper=upper, lower=lower, censor_tol=censor_tol
     )
-    Vhat, Zt, _, _ = first_stage_residuals(f, sample.df)
+    # exogenous regressors the Tobit step drops (e.g. rta in a non-RTA sample) leave the
+    # first stage too, as OLS, IV and Tobit drop them
+    exog_names = regressor_matrix(base, sample.df, base.exog)[1] if base.exog else []
+    absorbed = tuple(n for n in exog_names if n not in kept)
+    Vhat, Zt, _, _ = first_stage_residuals(f, sample.df, drop=absorbed)
     controls = tuple(f"{CONTROL_PREFIX}{e}" for e in f.endog)
     sample.df = sample.df.assign(**{c: Vhat[:, k] for k, c in enumerate(controls)})
     f2 = f.without_iv(extra_exog=controls)

@@ -8,8 +8,15 @@ import numpy as np
 import pandas as pd
 
 from ..errors import OptionError, SpecError
-from ..panel import KEYS, Panel
-from .formula import SAMPLES, Formula, check_columns, continuous_example, eval_factor
+from ..panel import KEYS, LAGGED, Panel
+from .formula import (
+    SAMPLE_COLUMNS,
+    SAMPLES,
+    Formula,
+    check_columns,
+    continuous_example,
+    eval_factor,
+)
 
 #: Columns kept to identify dropped observations.
 ID_COLUMNS: tuple[str, ...] = (*KEYS, "product")
@@ -97,6 +104,13 @@ def build_sample(
 ) -> Sample:
     """Select the columns a fit needs, apply the sample rule and drop non-finite rows.
 
+    Every dropped row is recorded with its reason. Rows where a lagged instrument
+    (:data:`~structest.panel.LAGGED`, e.g. ``log_dva_lag``) is NaN by construction are
+    dropped with a reason naming it: "no earlier WIOD year for lagged instrument
+    'log_dva_lag' (earliest year 1995)" for earliest-year rows, "no row of the same
+    importer-exporter-industry in the earliest year 1995 for lagged instrument ..." for
+    later rows without an earliest-year observation.
+
     Parameters
     ----------
     panel
@@ -139,7 +153,7 @@ def build_sample(
     rule, reason = SAMPLES[sample]
     keep_cols = list(dict.fromkeys([*[c for c in ID_COLUMNS if c in df.columns], *needed]))
     if rule is not None:
-        rule_cols = [c for c in ("rta", "gsp") if c in df.columns and c not in keep_cols]
+        rule_cols = [c for c in SAMPLE_COLUMNS[sample] if c in df.columns and c not in keep_cols]
         keep_cols += rule_cols
     out = Sample(df=df[keep_cols].reset_index(drop=True))
     if rule is not None:
@@ -147,6 +161,8 @@ def build_sample(
     categorical, maybe = formula.categorical_columns()
     categorical |= {c for c in maybe if not _is_numeric(out.df[c])}
     for col in dict.fromkeys(needed):
+        if col in LAGGED and col not in categorical and col != cluster:
+            _drop_lag_gaps(out, col, df, formula)
         if col in categorical or col == cluster:
             bad = out.df[col].isna().to_numpy()
         else:
@@ -164,6 +180,28 @@ def build_sample(
             + (f"; {why})" if why else ")")
         )
     return out
+
+
+def _drop_lag_gaps(out: Sample, col: str, full: pd.DataFrame, formula: Formula) -> None:
+    """Drop the rows where a lagged column (:data:`~structest.panel.LAGGED`) is NaN by
+    construction, with a reason naming it: rows of the earliest year of the panel (no earlier
+    year to lag from) and rows whose importer-exporter-industry has no earliest-year row."""
+    if "year" not in out.df.columns or "year" not in full.columns or len(full) == 0:
+        return
+    values = pd.to_numeric(out.df[col], errors="coerce").to_numpy(dtype=float)
+    gap = np.isnan(values)
+    if not gap.any():
+        return
+    y0 = int(pd.to_numeric(full["year"], errors="coerce").min())
+    first = pd.to_numeric(out.df["year"], errors="coerce").to_numpy(dtype=float) == y0
+    what = "lagged instrument" if col in formula.instruments else "lagged column"
+    out.drop(gap & first, f"no earlier WIOD year for {what} '{col}' (earliest year {y0})")
+    keep = ~(gap & first)
+    out.drop(
+        (gap & ~first)[keep],
+        f"no row of the same importer-exporter-industry in the earliest year {y0} for "
+        f"{what} '{col}'",
+    )
 
 
 def _is_numeric(s: pd.Series) -> bool:

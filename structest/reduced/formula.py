@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import ast
 import difflib
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -30,11 +31,23 @@ from ..errors import SpecError
 #:   industry-year and exporter-industry-year FE (Table 5 col. 1).
 #: - ``eq19_iiy``: eq. 19 with importer-industry-year FE; FG and FVA are absorbed so the
 #:   coefficient on ``log_ip_ratio`` is ``g_IP + g_FVA`` (Table 5 col. 2).
-#: - ``eq19_rta`` / ``eq19_rta_iiy``: eq. 19 with coefficients outside / inside RTAs
-#:   (Table 6 panel A).
-#: - ``gsp``: eq. 16 split by GSP eligibility, for the non-RTA sample (Table 4 panel A).
-#: - ``eq16_iv``: eq. 16 instrumenting log DVA with DVA-in-services (Table 3 panel B).
-#: - ``ttb``: temporary-trade-barrier coverage ratio on value-added ratios (Table 7 col. 1).
+#: - ``eq19_rta``: eq. 19 with coefficients outside / inside RTAs (Table 6 panel A col. 1).
+#: - ``eq19_rta_iiy``: Table 6 panel A col. 2: with importer-industry-year FE the paper
+#:   regresses on ``log_ip_ratio`` + RTA x ln(FVA/IM) + RTA x ln(FG/IM); the coefficient on
+#:   ``log_ip_ratio`` is ``g_IP + g_FVA`` outside RTAs and those on ``log_fva_ratio_rta`` and
+#:   ``log_ip_ratio_rta`` are the inside-minus-outside differences of ``g_FVA`` and ``g_IP``.
+#:   (Until issue 15 this spec left RTA x ln(FVA/IM) out, which is not absorbed by the
+#:   effects, and labelled RTA x ln(FG/IM) as ``g_IP + g_FVA`` inside RTAs.)
+#: - ``gsp``: eq. 16 split by GSP eligibility; default sample ``"nonrta"`` (Table 4 panel A
+#:   col. 2; :data:`SPEC_DEFAULTS`).
+#: - ``eq16_iv``: eq. 16 instrumenting log DVA with DVA-in-services (Table 3 panel B uses
+#:   the non-RTA sample: ``table3_col5``; this name keeps the full-sample default).
+#: - ``ttb``: temporary-trade-barrier coverage ratio on value-added ratios (Table 7 col. 1;
+#:   with one importer FVA and FG are not separately identified: see ``table7_col2``).
+#:
+#: Every column of the paper's Tables 2-7 and C1-C3 is a named spec too
+#: (``table2_col1`` ... ``tableC3_col8``, with its estimator, sample, cluster and options):
+#: :data:`structest.reduced.paper.PAPER_SPECS`.
 SPECS: dict[str, str] = {
     "eq16": "tariff ~ log_dva | imp_ind_year + exp_ind_year",
     "eq16_decile": "tariff ~ log_dva | imp_ind_year_decile + exp_ind_year",
@@ -52,8 +65,8 @@ SPECS: dict[str, str] = {
         " | imp_ind + imp_year + ind_year + exp_ind_year"
     ),
     "eq19_rta_iiy": (
-        "preference ~ log_dva_ratio_nonrta + log_dva_ratio_rta + log_ip_ratio_nonrta"
-        " + log_ip_ratio_rta + rta | imp_ind_year + exp_ind_year"
+        "preference ~ log_dva_ratio_nonrta + log_dva_ratio_rta + log_ip_ratio"
+        " + log_fva_ratio_rta + log_ip_ratio_rta + rta | imp_ind_year + exp_ind_year"
     ),
     "gsp": "tariff ~ log_dva_nongsp + log_dva_gsp + gsp | imp_ind_year + exp_ind_year",
     "eq16_iv": "tariff ~ 1 | imp_ind_year + exp_ind_year | log_dva ~ log_dva_services",
@@ -61,6 +74,14 @@ SPECS: dict[str, str] = {
         "ttb ~ log_dva_ratio + log_fva_ratio + log_ip_ratio + rta"
         " | imp_ind + imp_year + ind_year + exp_ind_year"
     ),
+}
+
+#: Defaults of the named specs in :data:`SPECS` other than the library's (estimator
+#: ``"ols"``, sample ``"all"``, cluster ``"pair"``); an explicit argument of
+#: :func:`~structest.reduced.fit_reduced_form` always wins. ``gsp`` is Table 4 panel A,
+#: estimated in the non-RTA sample by the paper.
+SPEC_DEFAULTS: dict[str, dict[str, object]] = {
+    "gsp": {"sample": "nonrta"},
 }
 
 #: Human-readable labels of regressors (used by tables and summaries).
@@ -83,6 +104,16 @@ LABELS: dict[str, str] = {
     "log_ip_ratio_rta": "Log inv. IP-ratio inside RTAs",
     "log_imports": "Log bilateral FG imports",
     "log_dist": "Log distance",
+    "colony": "Colony",
+    "comlang": "Common language",
+    "contig": "Contiguity",
+    "rta_broad": "Reciprocal trade agreement (broad)",
+    "log_dva_nonrta_broad": "Log DVA outside RTAs (broad)",
+    "log_dva_rta_broad": "Log DVA inside RTAs (broad)",
+    "log_dva_ratio_china": "Log DVA-ratio x exporter = China",
+    "log_dva_ratio_nonchina": "Log DVA-ratio x exporter != China",
+    "log_fva_ratio_china": "Log FVA-ratio x exporter = China",
+    "log_fva_ratio_nonchina": "Log FVA-ratio x exporter != China",
 }
 
 #: Labels of fixed-effect keys (rows of the "fixed effects" block of tables).
@@ -111,6 +142,20 @@ SAMPLES: dict[str, tuple[Callable[[pd.DataFrame], np.ndarray] | None, str]] = {
         lambda d: (_col(d, "rta") == 0) & (_col(d, "gsp") == 0),
         "sample 'nonrta_nongsp': RTA in force or GSP eligible",
     ),
+    "nonrta_broad": (
+        lambda d: _col(d, "rta_broad") == 0,
+        "sample 'nonrta_broad': RTA in force (broad definition)",
+    ),
+}
+
+#: Columns each sample rule reads (carried into the estimation sample).
+SAMPLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "all": (),
+    "nonrta": ("rta",),
+    "rta": ("rta",),
+    "nonrta_gsp": ("rta", "gsp"),
+    "nonrta_nongsp": ("rta", "gsp"),
+    "nonrta_broad": ("rta_broad",),
 }
 
 
@@ -717,14 +762,55 @@ def _rhs_terms(rhs: str, whole: str) -> tuple[tuple[str, ...], bool, bool]:
     return tuple(terms), intercept, no_intercept
 
 
+def _paper_specs() -> dict[str, Any]:
+    """The paper's column specs (imported late: :mod:`.paper` imports this module)."""
+    from .paper import PAPER_SPECS
+
+    return PAPER_SPECS
+
+
+def spec_names() -> list[str]:
+    """Every named spec: :data:`SPECS`, then the paper's columns (``table2_col1``...)."""
+    return [*SPECS, *_paper_specs()]
+
+
 def resolve(spec_or_formula: str) -> str:
-    """Return the formula of a named spec, or the argument itself when it is a formula."""
+    """Return the formula of a named spec, or the argument itself when it is a formula.
+
+    Names are those of :data:`SPECS` and of the paper's columns
+    (:data:`structest.reduced.paper.PAPER_SPECS`, e.g. ``"table5_col3"``).
+
+    Raises
+    ------
+    SpecError
+        An unknown name, with the closest names ("did you mean ...?").
+    """
     if "~" in spec_or_formula:
         return spec_or_formula
     if spec_or_formula in SPECS:
         return SPECS[spec_or_formula]
+    paper = _paper_specs()
+    if spec_or_formula in paper:
+        return paper[spec_or_formula].formula
+    m = re.fullmatch(r"table_?(c?[0-9])_?col_?([0-9]+)", spec_or_formula.strip().lower())
+    if m:  # a paper column: the right table, a column that is not in it
+        table, col = m.group(1).upper(), int(m.group(2))
+        cols = sorted(s.column for s in paper.values() if s.table == table)
+        if cols and col not in cols:
+            raise SpecError(
+                f"unknown specification {_show(spec_or_formula)}: table {table} of the paper has "
+                f"columns {cols[0]}-{cols[-1]} (table{table}_col{cols[0]} ... "
+                f"table{table}_col{cols[-1]})"
+            )
+    names = spec_names()
+    close = difflib.get_close_matches(spec_or_formula, names, n=3, cutoff=0.6)
+    low = spec_or_formula.strip().lower().replace(" ", "")
+    exact = [n for n in names if n.lower() == low]
+    close = exact or close
+    hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
     raise SpecError(
-        f"unknown specification {_show(spec_or_formula)}; named specs: {', '.join(SPECS)} "
+        f"unknown specification {_show(spec_or_formula)}{hint}; named specs: {', '.join(SPECS)}, "
+        "and the paper's columns table<T>_col<C> (T = 2-7, C1-C3; e.g. 'table5_col3') "
         "(or pass a formula such as 'tariff ~ log_dva | imp_ind_year + exp_ind_year')"
     )
 
@@ -838,7 +924,8 @@ def check_columns(f: Formula, df: pd.DataFrame) -> None:
     if "ttb" in missing:
         hint = (
             " — the TTB coverage-ratio regression (Table 7) needs a 'ttb' column, which "
-            "this panel does not have"
+            "this panel does not have: structest.load_ttb_panel() gives the US coverage panel, "
+            "and its estimable columns are the specs table7_col2 and table7_col4"
         )
     described, any_close = [], False
     for c in missing:

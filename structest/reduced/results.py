@@ -56,7 +56,17 @@ class Results:
     labels
         Display labels by regressor (e.g. ``log_ip_ratio -> "g_IP + g_FVA"``).
     notes
-        Free-text remarks (identification, corrections used).
+        Free-text remarks (identification, corrections used; for a column of the paper its
+        title and departures from the paper).
+    spec
+        Name of the named spec fitted (``"eq16"``, ``"table5_col3"``...), ``None`` for a
+        formula.
+    sample
+        Sample rule used (a key of :data:`~structest.reduced.formula.SAMPLES`).
+    extra
+        Estimator internals (e.g. ``"pyfixest"``, ``"fe_levels"``) and ``"overridden"``:
+        the settings of a named spec that the caller replaced (``estimator``, ``sample``,
+        ``cluster``, option names).
     converged
         False when the optimiser did not converge or the estimates are unreliable (an
         :class:`EstimationWarning` listed in ``diagnostics``; a regressor dropped as

@@ -265,3 +265,139 @@ def _latex(index: list[str], body: list[list[str]], heads: list[str], title: str
         "\\end{table}",
     ]
     return "\n".join(out)
+
+
+# ---------------------------------------------------------------- structest beside the paper
+def _num(v: Any, digits: int | None = None) -> str:
+    """A number as printed in a comparison (``g`` format unless ``digits``)."""
+    if v is None or pd.isna(v):
+        return ""
+    v = float(v)
+    return f"{v:.{digits}f}" if digits is not None else f"{v:g}"
+
+
+def _stat_cell(term: str, v: Any) -> str:
+    if v is None or pd.isna(v):
+        return ""
+    if term == "nobs":
+        return f"{int(round(float(v))):,}"
+    return _num(v, 3 if term == "r2" else 2)
+
+
+def paper_comparison_table(
+    cmp: pd.DataFrame, to: str = "markdown", *, title: str | None = None, digits: int = 3
+) -> str | pd.DataFrame:
+    """structest's estimates beside the paper's, one row per number of the paper.
+
+    Parameters
+    ----------
+    cmp
+        The output of :func:`structest.reduced.paper.compare_to_paper`.
+    to
+        ``"markdown"``, ``"latex"`` or ``"frame"``.
+    title
+        Optional caption.
+    digits
+        Decimals of structest's estimates (the paper's are shown as printed).
+
+    Returns
+    -------
+    str or DataFrame
+        Rows: the coefficients and statistics (``nobs``, ``r2``, weak-IV) of each
+        estimated column; below the table (text formats), one line per column that was
+        not estimated, with the reason, and the counts of same signs and of estimates
+        within two paper SEs.
+    """
+    if to not in ("markdown", "latex", "frame"):
+        raise StructestError(f"to must be 'markdown', 'latex' or 'frame', got {to!r}")
+    need = {"table", "column", "spec", "term", "kind", "paper_label", "paper_coef", "paper_se"}
+    if not isinstance(cmp, pd.DataFrame) or not need <= set(cmp.columns):
+        raise StructestError(
+            "paper_comparison_table takes the DataFrame of compare_to_paper (columns "
+            f"{sorted(need)})"
+        )
+    heads = ["Column", "Term", "Paper label", "structest", "Paper", "Same sign", "Within 2 SE"]
+    index: list[str] = []
+    body: list[list[str]] = []
+    skipped: dict[str, str] = {}
+    for _, r in cmp.iterrows():
+        status = str(r.get("status", "estimated"))
+        col = f"({r['column']})" if not r.get("panel") else f"({r['column']}) {r['panel']}"
+        if not status.startswith("estimated") and status not in (
+            "coefficient dropped as collinear",
+            "coefficient not in the formula",
+            "not computed by structest",
+        ):
+            skipped.setdefault(col, status)
+            continue
+        term = str(r["term"])
+        printed = r.get("paper_printed")
+        if r["kind"] == "stat":
+            ours = _stat_cell(term, r.get("coef"))
+            paper = printed if isinstance(printed, str) else _stat_cell(term, r["paper_coef"])
+        else:
+            p = r.get("p")
+            star = stars(float(p)) if p is not None and not pd.isna(p) else ""
+            ours = (
+                f"{_num(r['coef'], digits)}{star} ({_num(r['se'], digits)})"
+                if not pd.isna(r.get("coef"))
+                else ""
+            )
+            pstars = r.get("paper_stars")
+            pst = "*" * int(pstars) if pstars is not None and not pd.isna(pstars) else ""
+            paper = (
+                printed
+                if isinstance(printed, str)
+                else f"{_num(r['paper_coef'])}{pst} ({_num(r['paper_se'])})"
+            )
+        if status not in ("estimated",):
+            ours = f"{ours} [{status}]".strip()
+
+        def yes(v: Any) -> str:
+            return "" if v is None or pd.isna(v) else ("yes" if bool(v) else "no")
+
+        index.append(col)
+        body.append(
+            [
+                term,
+                str(r["paper_label"]),
+                ours,
+                paper,
+                yes(r.get("same_sign")),
+                yes(r.get("within_2se")),
+            ]
+        )
+    if to == "frame":
+        return pd.DataFrame(body, index=pd.Index(index, name="Column"), columns=heads[1:])
+    coef = cmp[(cmp["kind"] == "coef") & (cmp["status"] == "estimated")]
+    n_all = int((cmp["kind"] == "coef").sum())
+    n = len(coef)
+    same = int(coef["same_sign"].fillna(False).sum()) if n else 0
+    within = int(coef["within_2se"].fillna(False).sum()) if n else 0
+    tail = [f"column {c} not estimated: {why}" for c, why in skipped.items()]
+    tail.append(
+        f"same sign as the paper: {same}/{n}; within 2 paper SEs of the paper's estimate: "
+        f"{within}/{n} (coefficients estimated, of {n_all} in the paper)"
+    )
+    if to == "markdown":
+        lines = [f"**{title}**", ""] if title else []
+        lines.append(markdown_grid(index, body, heads[1:]).replace("| |", "| Column |", 1))
+        lines.append("")
+        lines.append(
+            "structest: coefficient (clustered SE), stars * p<.1, ** p<.05, *** p<.01; paper: "
+            "as printed. Within 2 SE: |structest - paper| <= 2 x the paper's SE."
+        )
+        lines.extend(tail)
+        return "\n".join(lines)
+    out = ["\\begin{table}[htbp]", "\\centering"]
+    if title:
+        out.append(f"\\caption{{{_tex(title)}}}")
+    out += ["\\begin{tabular}{lllcccc}", "\\toprule"]
+    out.append(" & ".join(_tex(h) for h in heads) + " \\\\")
+    out.append("\\midrule")
+    for name, cells in zip(index, body, strict=True):
+        out.append(_tex(name) + " & " + " & ".join(_tex(c) for c in cells) + " \\\\")
+    out += ["\\bottomrule", "\\end{tabular}"]
+    out.append("\\par\\footnotesize " + " \\\\ ".join(_tex(t) for t in tail))
+    out.append("\\end{table}")
+    return "\n".join(out)

@@ -30,6 +30,9 @@ COLLIN_TOL: float = 1e-10
 def _formulaic_context() -> dict[str, object]:
     """The functions pyfixest gives formulaic (``log``: non-finite -> NaN; ``i()``)."""
     try:
+        from ._pyfixest import import_pyfixest
+
+        import_pyfixest()
         from pyfixest.estimation.formula.factor_interaction import factor_interaction
         from pyfixest.estimation.formula.utils import log
     except ImportError:  # pragma: no cover - other pyfixest layouts

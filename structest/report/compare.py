@@ -25,8 +25,13 @@ Z90 = 1.6448536269514722
 _ROWS_IIY: dict[str, tuple[tuple[str, ...], str]] = {
     "g_DVA outside RTA": (("log_dva_ratio_nonrta",), "g_DVA"),
     "g_DVA inside RTA": (("log_dva_ratio_rta",), "g_DVA_rta"),
-    "g_IP + g_FVA outside RTA": (("log_ip_ratio_nonrta",), "g_IP+g_FVA"),
-    "g_IP + g_FVA inside RTA": (("log_ip_ratio_rta",), "g_IP_rta+g_FVA_rta"),
+    # with importer-industry-year effects ln FG and ln FVA are absorbed: log_ip_ratio carries
+    # g_IP + g_FVA outside RTAs and the RTA interactions the inside-minus-outside differences
+    "g_IP + g_FVA outside RTA": (("log_ip_ratio",), "g_IP+g_FVA"),
+    "g_IP + g_FVA inside RTA": (
+        ("log_ip_ratio", "log_fva_ratio_rta", "log_ip_ratio_rta"),
+        "g_IP_rta+g_FVA_rta",
+    ),
     "g_IP": ((), "g_IP"),
     "g_FVA": ((), "g_FVA"),
     "RTA": (("rta",), "rta"),
@@ -47,7 +52,7 @@ def _rows_and_formulas(effects: Sequence[str]) -> tuple[dict, str, str]:
     fe = " + ".join(effects)
     if "imp_ind_year" in effects:
         rows = _ROWS_IIY
-        exog = "log_ip_ratio_nonrta + log_ip_ratio_rta + rta"
+        exog = "log_ip_ratio + log_fva_ratio_rta + log_ip_ratio_rta + rta"
     else:
         rows = _ROWS_SPLIT
         exog = "log_ip_ratio_nonrta + log_ip_ratio_rta + log_fva_ratio_nonrta + log_fva_ratio_rta + rta"

