@@ -648,3 +648,27 @@ def test_classic_spec_names_are_unchanged_except_the_issue_fixes():
     assert paper_mod.PAPER_SPECS["table6_col2"].formula == SPECS["eq19_rta_iiy"]
     assert PAPER_SPECS["table5_col1"].formula == SPECS["eq19"]
     assert PAPER_SPECS["table2_col5"].formula == SPECS["eq16"]
+
+
+def test_ttb_name_runs_on_a_panel_with_two_importers_clustered_as_the_paper():
+    """``ttb`` (Table 7 col. 1 as written) needs several importers; with two it runs,
+    clustered by importer-exporter-industry as the paper's Table 7."""
+    from structest.data.load import data_dir, load_ttb_panel
+
+    raw = pd.read_csv(data_dir() / "ttb_usa.csv")
+    rng = np.random.default_rng(0)
+    covered = rng.permutation(raw["covered"].to_numpy())
+    other = raw.assign(
+        importer="NZL",
+        dva=raw["dva"] * np.exp(rng.normal(0, 0.3, len(raw))),
+        fva=raw["fva"] * np.exp(rng.normal(0, 0.3, len(raw))),
+        fg=raw["fg"] * np.exp(rng.normal(0, 0.3, len(raw))),
+        covered=covered,
+        ttb=100.0 * covered / raw["lines"],
+    )
+    two = load_ttb_panel(pd.concat([raw, other], ignore_index=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = structest.fit_reduced_form(two, "ttb")
+    assert res.cluster == "imp_exp_ind"
+    assert {"log_dva_ratio", "log_fva_ratio", "log_ip_ratio"} <= set(res.params.index)

@@ -82,6 +82,8 @@ SPECS: dict[str, str] = {
 #: estimated in the non-RTA sample by the paper.
 SPEC_DEFAULTS: dict[str, dict[str, object]] = {
     "gsp": {"sample": "nonrta"},
+    # the paper clusters Table 7 by importer-exporter-industry (its footnote 52)
+    "ttb": {"cluster": "imp_exp_ind"},
 }
 
 #: Human-readable labels of regressors (used by tables and summaries).
