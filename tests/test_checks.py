@@ -73,7 +73,8 @@ def test_ppc_pass_on_true_model_and_fail_when_censoring_ignored(world, fits):
     assert _share_inside(checks.ppc_mass_at_mfn(bad, panel, "importer")) == 0.0
     summ_bad = checks.ppc_summary(bad, panel).set_index("check")
     # predictive draws are replaced, not stacked, when asked for again
-    again = checks.with_posterior_predictive(good, seed=5)
+    with pytest.warns(UserWarning, match="existing posterior_predictive group is replaced"):
+        again = checks.with_posterior_predictive(good, seed=5)
     assert again.idata.posterior_predictive["tariff"].shape == (
         good.idata.posterior_predictive["tariff"].shape
     )

@@ -23,7 +23,7 @@ import xarray as xr
 
 from ..data.describe import regime
 from ..equations import record
-from ..errors import StructestError
+from ..errors import OptionError, StructestError
 from ..panel import MFN_TOL, Panel
 from ..structural.io import PANEL_GROUP
 from ..structural.posterior import posterior_errors, tstar_draws
@@ -93,24 +93,69 @@ def posterior_predictive(
 
 
 def with_posterior_predictive(
-    fit: Any, panel: Panel | None = None, *, seed: int = 0, max_draws: int = MAX_DRAWS
+    fit: Any,
+    panel: Panel | None = None,
+    *,
+    seed: int = 0,
+    max_draws: int = MAX_DRAWS,
+    replace: bool | None = None,
 ) -> StructuralFit:
     """The fit (thinned to ``max_draws``) with a ``posterior_predictive`` group.
 
     ``posterior_predictive`` holds ``tariff`` (applied) and ``preference`` (applied - the
     panel's MFN); ``observed_data`` gains ``preference``. Use ``.idata`` with
-    ``az.plot_ppc(fit.idata, var_names=["preference"])``. An existing posterior predictive
-    group is replaced.
+    ``az.plot_ppc(fit.idata, var_names=["preference"])``. The input is not changed.
+
+    Parameters
+    ----------
+    fit, panel
+        A structest fit and, optionally, the panel it was fitted to.
+    seed
+        Seed of the predictive error draws.
+    max_draws
+        Thin the posterior evenly to at most this many draws.
+    replace
+        What to do when the fit already has a ``posterior_predictive`` group: None
+        (default) replaces it with a :class:`UserWarning`; True replaces it silently; False
+        refuses with a :class:`~structest.errors.StructestError`.
+
+    Raises
+    ------
+    OptionError
+        ``replace`` or ``max_draws`` of the wrong type or range.
+    StructestError
+        ``replace=False`` and the fit already has a posterior predictive group.
     """
     import warnings
 
     import arviz as az
 
+    if replace is not None and not isinstance(replace, bool):
+        raise OptionError(f"replace: expected True, False or None, got {replace!r}")
+    if isinstance(max_draws, bool) or not isinstance(max_draws, (int, np.integer)):
+        raise OptionError(f"max_draws: expected a positive integer, got {max_draws!r}")
+    if max_draws < 1:
+        raise OptionError(f"max_draws: expected a positive integer, got {max_draws}")
     f = as_fit(fit, panel)
+    had = "posterior_predictive" in f.idata.groups()
+    if had and replace is False:
+        raise StructestError(
+            "with_posterior_predictive: the fit already has a posterior_predictive group; "
+            "use it as it is, or pass replace=True to draw it again"
+        )
+    if had and replace is None:
+        warnings.warn(
+            "with_posterior_predictive: the fit's existing posterior_predictive group is "
+            "replaced by new draws (pass replace=True to silence this)",
+            UserWarning,
+            stacklevel=2,
+        )
     thinned = _thin(f.idata, max_draws)
     pred = posterior_predictive(f, seed=seed, max_draws=max_draws)
     mfn = f.panel.df["mfn"].to_numpy(float)
     pp = xr.Dataset({"tariff": pred, "preference": (pred - mfn).rename("preference")})
+    # a new InferenceData from the public groups() / attribute access (ArviZ's own
+    # InferenceData refuses add_groups of an existing group)
     groups = {g: getattr(thinned, g) for g in thinned.groups() if g != "posterior_predictive"}
     groups["posterior_predictive"] = pp
     groups["observed_data"] = groups["observed_data"].assign(

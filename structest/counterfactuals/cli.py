@@ -9,11 +9,14 @@ Example::
 
 The options (scenario values, ``--by``, ranges) are checked when parsed, the files and
 outputs (``--out`` may not be ``--fit``, ``--data`` or ``--scenario``) before any work.
+The summary tables and the written paths go to stdout; progress lines and the scenario's
+notes to stderr through :mod:`logging` (hidden by ``structest -q``).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import tomllib
@@ -36,6 +39,9 @@ from .._io import (
     writing,
 )
 from ..errors import InputFileError, OptionError, OutputError, SpecError
+
+_log = logging.getLogger(__name__)
+_progress = logging.getLogger("structest.progress.counterfactual")
 
 #: groupings of the printed table (the default ``by`` of :func:`structest.counterfactual`)
 #: (the same as ``compute.BY_CHOICES``, written out so that ``--help`` does not import JAX;
@@ -436,8 +442,9 @@ def register(app: typer.Typer) -> None:
                 baseline = Panel.from_file(data)
         with reading("--fit", fit):
             fitted = load_idata(fit)  # counterfactual() rebuilds the fit (and its stored panel)
+        _progress.info("computing the counterfactual from %s", fit)
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # the notes are printed below
+            warnings.simplefilter("ignore", UserWarning)  # the notes are logged below
             ds = counterfactual(
                 fitted,
                 baseline,
@@ -455,7 +462,7 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"scenario: {ds.attrs['scenario']}")
         for key in ("scenario_notes", "identification_notes"):
             for note in filter(None, str(ds.attrs.get(key, "")).split(" | ")):
-                typer.echo(f"note: {note}")
+                _log.warning("%s", note, extra={"prefix": "note"})
         typer.echo("")
         typer.echo(format_summary(ds))
         typer.echo("")
@@ -465,6 +472,7 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"\nwrote {save_counterfactual(ds, out)}")
         if figures is not None:
             with cleanup_new_dirs(figures), writing("--figures", figures):
+                _progress.info("drawing the figures into %s", figures)
                 paths = save_figures(ds, figures, by=FIGURE_BY)
             for p in paths:
                 typer.echo(f"wrote {p}")

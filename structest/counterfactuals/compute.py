@@ -30,6 +30,7 @@ import xarray as xr
 from ..equations import cap
 from ..errors import EstimationError, SpecError, StructestError
 from ..panel import MFN_TOL, Panel
+from ..structural.design import effect_labels
 from ..structural.posterior import posterior_errors, tstar_draws
 from ..structural.results import fit_for_baseline
 from ..structural.spec import LOWER_MAX
@@ -522,7 +523,7 @@ def _pooled_cell_notes(spec: Any, panel: Panel, shocks: Mapping[str, np.ndarray]
             continue
         col, coef = _SHOCKED[name]
         for e in spec.effects:
-            groups = df.groupby(e, sort=False)[col]
+            groups = df.groupby(effect_labels(df, e), sort=False)[col]
             if (groups.size() > 1).any() and bool((groups.nunique() <= 1).all()):
                 notes.append(
                     f"{name} growth shifts {col}, which is constant within the cells of the "

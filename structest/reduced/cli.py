@@ -17,7 +17,7 @@ from pathlib import Path
 
 import typer
 
-from .._io import float_option, reading
+from .._io import check_output, float_option, reading
 from ..errors import OptionError
 from . import ESTIMATORS
 from .formula import SAMPLES, SPECS, parse
@@ -33,6 +33,13 @@ Table = Enum("Table", {t: t for t in TABLES}, type=str)
 CENSORED = ("tobit", "tobit_iv")
 #: the spec fitted when neither ``--spec`` nor ``--table`` is given
 DEFAULT_SPEC = "eq16"
+
+
+_SPEC_HELP = (
+    f"Named spec ({', '.join(SPECS)}), a column of the paper (table<T>_col<C>, "
+    "e.g. table5_col3) or a formula. Repeat for one column per spec. "
+    f"Default: {DEFAULT_SPEC}."
+)
 
 
 def _load_main_panel(data: Path | None) -> object:
@@ -66,13 +73,10 @@ def register(app: typer.Typer) -> None:
 
     @app.command("reduced-form")
     def reduced_form(
-        spec: str | None = typer.Option(
+        spec: list[str] | None = typer.Option(
             None,
             "--spec",
-            help=(
-                f"Named spec ({', '.join(SPECS)}), a column of the paper (table<T>_col<C>, "
-                f"e.g. table5_col3) or a formula. Default: {DEFAULT_SPEC}."
-            ),
+            help=_SPEC_HELP,
         ),
         table: Table | None = typer.Option(
             None,
@@ -81,8 +85,23 @@ def register(app: typer.Typer) -> None:
             help="Fit every supported column of this table of the paper and print the paper's "
             "numbers beside structest's (exclusive with --spec).",
         ),
-        estimator: Estimator | None = typer.Option(
-            None, "--estimator", help="The estimator (default: the spec's; a formula: ols)."
+        estimator: list[Estimator] | None = typer.Option(
+            None,
+            "--estimator",
+            help="The estimator (default: the spec's; a formula: ols). Give it once for "
+            "every --spec, or once per --spec (in order).",
+        ),
+        cluster: str | None = typer.Option(
+            None,
+            "--cluster",
+            help="Cluster standard errors by this column, or 'none' for "
+            "heteroskedasticity-robust ones (default: the spec's, usually pair).",
+        ),
+        out: Path | None = typer.Option(
+            None,
+            "--out",
+            help="Write the table to this file (atomically); the extension picks the "
+            "format: .tex, .html, .docx or .md.",
         ),
         data: Path | None = typer.Option(
             None,
@@ -118,6 +137,8 @@ def register(app: typer.Typer) -> None:
                     ("--estimator", estimator),
                     ("--sample", sample),
                     ("--lower", lower),
+                    ("--cluster", cluster),
+                    ("--out", out),
                 )
                 if value is not None
             ]
@@ -129,14 +150,142 @@ def register(app: typer.Typer) -> None:
                 )
             _run_table(table.value, data, fmt_value)
             return
-        _run_spec(
-            spec if spec is not None else DEFAULT_SPEC,
-            None if estimator is None else estimator.value,
+        specs = list(spec) if spec else [DEFAULT_SPEC]
+        ests = [e.value for e in estimator] if estimator else []
+        if len(ests) > 1 and len(ests) != len(specs):
+            raise OptionError(
+                f"--estimator given {len(ests)} times for {len(specs)} --spec: give it once "
+                "(for every spec) or once per --spec"
+            )
+        per_spec: list[str | None] = ests * len(specs) if len(ests) == 1 else list(ests)
+        if not per_spec:
+            per_spec = [None] * len(specs)
+        cluster_value = _cluster_option(cluster)
+        out_fmt = None
+        if out is not None:
+            out_fmt = _out_format(out)
+            out = check_output(out, inputs=[("--data", data)], kind="file")
+        if len(specs) == 1 and out is None and cluster is None:
+            _run_spec(
+                specs[0],
+                per_spec[0],
+                None if sample is None else sample.value,
+                data,
+                fmt_value,
+                lower,
+            )
+            return
+        _run_specs(
+            specs,
+            per_spec,
             None if sample is None else sample.value,
             data,
             fmt_value,
             lower,
+            cluster_value,
+            out,
+            out_fmt,
         )
+
+
+#: ``--out`` extension -> format
+OUT_FORMATS = {".tex": "latex", ".html": "html", ".htm": "html", ".docx": "docx", ".md": "markdown"}
+#: marker of "the spec's own cluster"
+_SPEC_CLUSTER = object()
+
+
+def _out_format(out: Path) -> str:
+    """The table format of ``--out`` from its extension (one-line refusal otherwise)."""
+    ext = out.suffix.lower()
+    if ext not in OUT_FORMATS:
+        raise OptionError(
+            f"--out {out}: unknown extension {ext or '(none)'!r}; use .tex, .html, .docx or .md"
+        )
+    return OUT_FORMATS[ext]
+
+
+def _cluster_option(cluster: str | None) -> object:
+    """``--cluster``: None (not given: the spec's), ``"none"`` (robust) or a column."""
+    if cluster is None:
+        return _SPEC_CLUSTER
+    c = cluster.strip()
+    if not c:
+        raise OptionError("--cluster: empty; give a column name or 'none'")
+    if c.lower() == "none":
+        return None
+    if not c.replace("_", "").isalnum():
+        raise OptionError(f"--cluster {cluster!r}: not a column name (letters, digits, _)")
+    return c
+
+
+def _run_specs(
+    specs: list[str],
+    estimators: list[str | None],
+    sample: str | None,
+    data: Path | None,
+    fmt: str,
+    lower: float | None,
+    cluster: object,
+    out: Path | None,
+    out_fmt: str | None,
+) -> None:
+    """Fit each spec (one column each) and print or write one table."""
+    from .. import _io
+    from . import fit_reduced_form, tables
+    from .paper import PAPER_SPECS
+
+    for sp, est in zip(specs, estimators, strict=True):
+        paper = PAPER_SPECS.get(sp)
+        shown = est or (paper.estimator if paper else "ols")
+        if lower is not None and shown not in CENSORED:
+            raise OptionError(
+                f"--lower applies to --estimator {' or '.join(CENSORED)} only, not {shown!r} "
+                f"(--spec {sp})"
+            )
+        parse(sp)
+        if paper is not None and not paper.supported:
+            raise OptionError(f"{sp} is not supported by the bundled data: {paper.why_not}")
+    need_ttb = [PAPER_SPECS.get(sp) is not None and PAPER_SPECS[sp].data == "ttb" for sp in specs]
+    if any(need_ttb) and not all(need_ttb):
+        raise OptionError(
+            "--spec mixes Table 7 (TTB panel) columns with others; fit them in separate tables"
+        )
+    panel = _load_ttb_panel(data) if all(need_ttb) else _load_main_panel(data)
+    fits = []
+    for sp, est in zip(specs, estimators, strict=True):
+        kwargs: dict[str, object] = {}
+        if est is not None:
+            kwargs["estimator"] = est
+        if sample is not None:
+            kwargs["sample"] = sample
+        if lower is not None:
+            kwargs["lower"] = lower
+        if cluster is not _SPEC_CLUSTER:
+            kwargs["cluster"] = cluster
+        fits.append(fit_reduced_form(panel, sp, **kwargs))
+    heads = [
+        f"{tables.ESTIMATOR_NAMES.get(r.estimator, r.estimator)}: {sp}"
+        for r, sp in zip(fits, specs, strict=True)
+    ]
+    title = "structest reduced form"
+    if out is None:
+        typer.echo(tables.regression_table(fits, to=fmt, column_names=heads, title=title))
+    elif out_fmt == "docx":
+        et = tables.regression_table(fits, to="maketables", column_names=heads, title=title)
+        _io.atomic_write(out, lambda tmp: et._output_docx().save(tmp))
+        typer.echo(str(out))
+    else:
+        text = tables.regression_table(fits, to=out_fmt, column_names=heads, title=title)
+        if out_fmt == "html":
+            text = (
+                "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>structest table"
+                f"</title></head><body>\n{text}\n</body></html>\n"
+            )
+        _io.atomic_write(out, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+        typer.echo(str(out))
+    for r, sp in zip(fits, specs, strict=True):
+        for why, n in getattr(r, "dropped", ()):
+            typer.echo(f"{sp}: dropped {n} obs: {why}")
 
 
 def _run_spec(

@@ -84,6 +84,8 @@ SPEC_DEFAULTS: dict[str, dict[str, object]] = {
     "gsp": {"sample": "nonrta"},
     # the paper clusters Table 7 by importer-exporter-industry (its footnote 52)
     "ttb": {"cluster": "imp_exp_ind"},
+    # an IV formula: its own estimator by default
+    "eq16_iv": {"estimator": "iv"},
 }
 
 #: Human-readable labels of regressors (used by tables and summaries).

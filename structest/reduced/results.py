@@ -156,7 +156,11 @@ class Results:
             f"sample: {self.sample}; N = {self.nobs}"
             + (f"; censored = {self.nobs_censored}" if self.nobs_censored is not None else ""),
             f"fixed effects: {', '.join(FE_LABELS.get(f, f) for f in self.fe) or 'none'}",
-            f"SE clustered by {self.cluster} ({self.n_clusters} clusters)",
+            (
+                f"SE clustered by {self.cluster} ({self.n_clusters} clusters)"
+                if self.cluster
+                else "SE heteroskedasticity-robust"
+            ),
         ]
         if not self.converged or self.diagnostics:
             lines.append("converged: False (estimates or standard errors are unreliable)")
@@ -184,9 +188,136 @@ class Results:
         lines.extend(f"note: {n}" for n in self.notes)
         return "\n".join(lines)
 
+    def tidy(self, level: float = 0.95) -> pd.DataFrame:
+        """Broom-style coefficient frame.
+
+        Parameters
+        ----------
+        level
+            Confidence level of ``conf_low``/``conf_high``, in (0, 1).
+
+        Returns
+        -------
+        DataFrame
+            One row per term, columns ``term``, ``estimate``, ``std_error``,
+            ``statistic`` (t or z), ``p_value``, ``conf_low``, ``conf_high``.
+
+        Raises
+        ------
+        OptionError
+            ``level`` is not a number strictly between 0 and 1.
+        """
+        from ..errors import OptionError
+
+        if (
+            isinstance(level, bool)
+            or not isinstance(level, int | float)
+            or not np.isfinite(level)
+            or not 0 < level < 1
+        ):
+            raise OptionError(f"level must be a number strictly between 0 and 1, got {level!r}")
+        ci = self.conf_int(level)
+        return pd.DataFrame(
+            {
+                "term": [str(t) for t in self.params.index],
+                "estimate": self.params.to_numpy(dtype=float),
+                "std_error": self.se.reindex(self.params.index).to_numpy(dtype=float),
+                "statistic": self.tstat.to_numpy(dtype=float),
+                "p_value": self.pvalues.to_numpy(dtype=float),
+                "conf_low": ci["lower"].to_numpy(dtype=float),
+                "conf_high": ci["upper"].to_numpy(dtype=float),
+            }
+        )
+
+    def _repr_html_(self) -> str:
+        """HTML view for notebooks: header facts, then the coefficient table."""
+        import html
+
+        head = [
+            f"<b>structest reduced form: {html.escape(self.estimator)}</b>"
+            + (f" (spec {html.escape(self.spec)})" if self.spec else ""),
+            f"formula: <code>{html.escape(self.formula)}</code>",
+            f"sample: {html.escape(self.sample)}; N = {self.nobs:,}",
+            "fixed effects: "
+            + html.escape(", ".join(FE_LABELS.get(f, f) for f in self.fe) or "none"),
+            (
+                f"SE clustered by {html.escape(self.cluster)} ({self.n_clusters} clusters)"
+                if self.cluster
+                else "heteroskedasticity-robust SE"
+            ),
+        ]
+        warn = "".join(
+            f"<p style='color:#a00'>WARNING: {html.escape(d)}</p>" for d in self.diagnostics
+        )
+        frame = self.tidy().set_index("term")
+        frame.index = [html.escape(self.label(t)) for t in frame.index]
+        table = frame.to_html(float_format=lambda v: f"{v:.4f}", escape=False, border=0)
+        return "<div>" + "<br>".join(head) + warn + table + "</div>"
+
+    # ------------------------------------------------------------------ maketables plug-in
+    @property
+    def __maketables_coef_table__(self) -> pd.DataFrame:
+        """Coefficients for maketables: ``b``, ``se``, ``t``, ``p``, ``ci95l``, ``ci95u``."""
+        from .maketables_plugin import coef_table
+
+        ci = self.conf_int(0.95)
+        return coef_table(self.params, self.se, self.pvalues, ci["lower"], ci["upper"])
+
+    def __maketables_stat__(self, key: str) -> Any:
+        """A model statistic by maketables key (None when this fit has none)."""
+        return {
+            "N": self.nobs,
+            "r2": self.r2,
+            "r2_within": self.r2_within,
+            "ll": self.loglik,
+            "n_clusters": self.n_clusters,
+            "se_type": f"by: {self.cluster}" if self.cluster else "hetero",
+            "sigma": self.sigma,
+            "fstat_1st": _first_f(self.first_stage),
+        }.get(key)
+
+    @property
+    def __maketables_depvar__(self) -> str:
+        """The outcome (left of ``~``)."""
+        return self.formula.split("~", 1)[0].strip() if "~" in self.formula else self.formula
+
+    @property
+    def __maketables_fixef_string__(self) -> str | None:
+        """Fixed effects joined by ``+`` (None without)."""
+        return "+".join(self.fe) or None
+
+    @property
+    def __maketables_vcov_info__(self) -> dict[str, Any]:
+        """Covariance type and cluster column."""
+        return {"vcov_type": "CRV1" if self.cluster else "hetero", "clustervar": self.cluster}
+
+    @property
+    def __maketables_var_labels__(self) -> dict[str, str]:
+        """Display labels of the regressors."""
+        return {str(t): self.label(t) for t in self.params.index}
+
+    @property
+    def __maketables_default_stat_keys__(self) -> list[str]:
+        """Rows maketables shows by default for this fit."""
+        return ["N", "r2"] if self.r2 is not None else ["N", "ll"]
+
     def __repr__(self) -> str:
         coefs = ", ".join(f"{k}={v:.4g}" for k, v in self.params.items())
         return f"Results({self.estimator}, N={self.nobs}, {coefs})"
+
+
+def _first_f(first_stage: dict[str, Any]) -> float | None:
+    """The first first-stage F in ``first_stage`` (a number, or a mapping by regressor)."""
+    for key, val in first_stage.items():
+        if "f" not in str(key).lower():
+            continue
+        if isinstance(val, int | float) and not isinstance(val, bool):
+            return float(val)
+        if isinstance(val, dict):
+            nums = [v for v in val.values() if isinstance(v, int | float)]
+            if nums:
+                return float(nums[0])
+    return None
 
 
 def check_estimates(res: Results, y_sd: float | None = None, x_sd: pd.Series | None = None) -> None:

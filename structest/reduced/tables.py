@@ -8,6 +8,7 @@ DataFrame. Stars: ``*`` p < .1, ``**`` p < .05, ``***`` p < .01 (only for fitted
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -58,8 +59,46 @@ def _interval(second: Any, name: str) -> pd.Series:
     )
 
 
+#: formats of :func:`regression_table`
+TABLE_FORMATS = ("markdown", "latex", "html", "frame")
+
+#: stat row label of the old ``extra_stats`` -> maketables key
+_STAT_KEYS = {"Observations": "N", "R-squared": "r2", "Log-likelihood": "ll"}
+
+
+def se_note(results: Sequence[Any]) -> str:
+    """The footnote sentence on standard errors: "clustered by <col>" only for clustered
+    columns, "heteroskedasticity-robust" for the others; posterior columns say so."""
+    fitted = [r for r in results if isinstance(r, Results)]
+    clusters = [r.cluster for r in fitted]
+    parts = []
+    if fitted:
+        named = list(dict.fromkeys(c for c in clusters if c))
+        if not named:
+            parts.append("Heteroskedasticity-robust standard errors in parentheses.")
+        elif len(named) == 1 and all(clusters):
+            parts.append(f"Standard errors clustered by {named[0]} in parentheses.")
+        else:
+            cols = ", ".join(
+                f"({k + 1}) {'clustered by ' + c if c else 'heteroskedasticity-robust'}"
+                for k, c in enumerate(clusters)
+            )
+            parts.append(f"Standard errors in parentheses: {cols}.")
+    others = [r for r in results if not isinstance(r, Results)]
+    if others:
+        levels = {getattr(o, "interval_level", None) for o in others} - {None}
+        lev = f"{round(100 * levels.pop())}% " if len(levels) == 1 else ""
+        parts.append(
+            f"Other columns: estimate with standard deviation in parentheses or {lev}"
+            "interval in brackets (no stars)."
+        )
+    if fitted:
+        parts.append("* p<.1, ** p<.05, *** p<.01.")
+    return " ".join(parts)
+
+
 def regression_table(
-    results: Sequence[Results],
+    results: Sequence[Any],
     labels: Mapping[str, str] | None = None,
     to: str = "markdown",
     *,
@@ -69,18 +108,22 @@ def regression_table(
     order: Sequence[str] | None = None,
     digits: int = 3,
     title: str | None = None,
-) -> str | pd.DataFrame:
+) -> Any:
     """Build a regression table.
 
     Parameters
     ----------
     results
-        Fitted results, one column each.
+        Fitted :class:`Results`, one column each; also any object with maketables'
+        plug-in interface, such as a :class:`~structest.reduced.maketables_plugin.TableColumn`
+        (e.g. from :func:`structest.structural.table_column.posterior_column`).
     labels
         Display labels by regressor name (defaults: the results' own labels, then
-        :data:`structest.reduced.formula.LABELS`).
+        :data:`structest.reduced.formula.LABELS`). ``$...$`` math is kept in LaTeX.
     to
-        ``"markdown"``, ``"latex"`` or ``"frame"``.
+        ``"markdown"``, ``"latex"``, ``"html"`` or ``"frame"``; ``"maketables"`` returns
+        the ``maketables.ETable`` (for ``.save("docx", ...)``, Typst...). LaTeX and HTML
+        are rendered by maketables.
     column_names
         Column headers (default ``(1)``, ``(2)``... with the estimator).
     extra_columns
@@ -98,12 +141,229 @@ def regression_table(
 
     Returns
     -------
-    str or DataFrame
-        The table text, or a DataFrame whose index is the row label.
+    str, DataFrame or maketables.ETable
+        The table text, a DataFrame whose index is the row label, or the ETable.
+
+    Raises
+    ------
+    StructestError
+        An unknown ``to``, no columns, a column that is neither a result nor a plug-in
+        column, a bad extra column, or a column-name count that does not match.
     """
-    if to not in ("markdown", "latex", "frame"):
-        raise StructestError(f"to must be 'markdown', 'latex' or 'frame', got {to!r}")
+    from .maketables_plugin import TableColumn, as_column
+
+    if to not in (*TABLE_FORMATS, "maketables"):
+        raise StructestError(
+            f"to must be one of {', '.join(repr(f) for f in TABLE_FORMATS)} or "
+            f"'maketables', got {to!r}"
+        )
+    if isinstance(digits, bool) or not isinstance(digits, int) or not 0 <= digits <= 10:
+        raise StructestError(f"digits must be an integer from 0 to 10, got {digits!r}")
+    if isinstance(results, Results | str) or not isinstance(results, Sequence | tuple | list):
+        raise StructestError(
+            f"results must be a list of Results (or table columns), got {type(results).__name__}"
+        )
     results = list(results)
+    for k, r in enumerate(results):
+        if not isinstance(r, Results) and not hasattr(r, "__maketables_coef_table__"):
+            raise StructestError(
+                f"results[{k}] is a {type(r).__name__}, not a Results or a table column "
+                "(an object with maketables' plug-in interface)"
+            )
+    if to in ("latex", "html", "maketables"):
+        cols = results + [
+            as_column(n, c, u, extra_stats.get(n) if extra_stats else None)
+            for n, (c, u) in (extra_columns or {}).items()
+        ]
+        if not cols:
+            raise StructestError("regression_table needs at least one result or extra column")
+        heads = list(column_names) if column_names is not None else None
+        if heads is not None:
+            n_named = len(results)
+            if len(heads) != n_named:
+                raise StructestError(f"{len(heads)} column names for {n_named} results")
+            heads += list(extra_columns or {})
+        return _maketables(cols, labels, to, heads, order, digits, title)
+    plain = [r for r in results if isinstance(r, Results)]
+    if len(plain) != len(results):
+        extra_columns = dict(extra_columns or {})
+        extra_stats = dict(extra_stats or {})
+        for k, r in enumerate(results):
+            if isinstance(r, TableColumn):
+                name = r.name or f"({k + 1})"
+                unc = (
+                    pd.DataFrame({"lower": r.lower, "upper": r.upper})
+                    if r.lower is not None
+                    else (r.se if r.se is not None else r.coef * np.nan)
+                )
+                extra_columns[name] = (r.coef, unc)
+                extra_stats[name] = {
+                    {v: k for k, v in _STAT_KEYS.items()}.get(s, s): v for s, v in r.stats.items()
+                }
+            elif not isinstance(r, Results):
+                raise StructestError(
+                    f"results[{k}] ({type(r).__name__}) can be shown in LaTeX or HTML only; "
+                    "use to='latex' or to='html'"
+                )
+    return _plain_table(
+        plain, labels, to, column_names, extra_columns, extra_stats, order, digits, title
+    )
+
+
+def _maketables(
+    cols: list[Any],
+    labels: Mapping[str, str] | None,
+    to: str,
+    heads: list[str] | None,
+    order: Sequence[str] | None,
+    digits: int,
+    title: str | None,
+) -> Any:
+    """Render ``cols`` (results and plug-in columns) through maketables."""
+    import maketables as mt
+
+    from .maketables_plugin import html_text, tex_escape
+
+    esc = tex_escape if to == "latex" else html_text
+    user = dict(labels or {})
+
+    def label_of(c: Any, t: str) -> str:
+        if t in user:
+            return user[t]
+        return c.label(t) if isinstance(c, Results) else LABELS.get(t, t)
+
+    views = [_Relabeled(c, lambda t, c=c: esc(label_of(c, t))) for c in cols]
+    if heads is None:
+        heads = [
+            ESTIMATOR_NAMES.get(c.estimator, c.estimator)
+            if isinstance(c, Results)
+            else (getattr(c, "name", "") or "Posterior")
+            for c in cols
+        ]
+    fes: list[str] = []
+    for c in cols:
+        fes += [
+            f
+            for f in (getattr(c, "__maketables_fixef_string__", None) or "").split("+")
+            if f and f not in fes
+        ]
+    felabels = {f: esc(f"FE: {FE_LABELS.get(f, f)}") for f in fes}
+    stat_keys = [
+        k
+        for k in ("N", "r2", "ll")
+        if any(
+            c.__maketables_stat__(k) is not None for c in cols if hasattr(c, "__maketables_stat__")
+        )
+    ]
+    stat_labels = {"N": "Observations", "r2": "R-squared", "ll": "Log-likelihood"}
+    custom: dict[str, list[Any]] = {}
+    if any(isinstance(c, Results) and c.sample != "all" for c in cols):
+        custom["Sample"] = [esc(c.sample) if isinstance(c, Results) else "" for c in cols]
+    free = [
+        s
+        for c in cols
+        if not isinstance(c, Results)
+        for s in getattr(c, "stats", {})
+        if s not in _STAT_KEYS.values() and s not in _STAT_KEYS
+    ]
+    for s in dict.fromkeys(free):
+        custom[esc(s)] = [
+            esc(getattr(c, "stats", {}).get(s, "")) if not isinstance(c, Results) else ""
+            for c in cols
+        ]
+    order_labels: list[str] = []
+    if order is not None:
+        for t in order:
+            for c in cols:
+                lb = esc(label_of(c, t))
+                if lb not in order_labels:
+                    order_labels.append(lb)
+    fmt = f"b:.{digits}f* \n (se:.{digits}f)"
+    et = mt.ETable(
+        views,
+        coef_fmt=fmt,
+        model_stats=stat_keys,
+        model_stats_labels=stat_labels,
+        custom_model_stats=custom or None,
+        stats_order="sc",
+        labels={},
+        cat_template="",
+        felabels=felabels,
+        order=order_labels or None,
+        keep=[re.escape(x) for x in order_labels] or None,
+        exact_match=False,
+        model_heads=[esc(h) for h in heads],
+        head_order="dh",
+        caption=esc(title) if title else None,
+        notes=esc(se_note(cols)),
+    )
+    # interval columns: estimate over [lower, upper] (maketables' format has one SE slot);
+    # in LaTeX "\\[" would read as a line break with a length, hence {[}
+    lb, rb = ("{[}", "{]}") if to == "latex" else ("[", "]")
+    for j, c in enumerate(cols):
+        ct = c.__maketables_coef_table__
+        if not ct["ci95l"].notna().any() or ct["se"].notna().any():
+            continue
+        colname = et.df.columns[j]
+        col = et.df[colname].astype(object)
+        for term, row in ct.iterrows():
+            key = ("coef", views[j].label_of(term))
+            if key in col.index:
+                col[key] = (
+                    f"{row['b']:.{digits}f}\n{lb}{row['ci95l']:.{digits}f}, "
+                    f"{row['ci95u']:.{digits}f}{rb}"
+                ).replace("\\n", "\n")
+        et.df[colname] = col
+    if to == "maketables":
+        return et
+    if to == "latex":
+        return et.make("tex", tex_style={"tab_width": None})
+    return et.make("html")
+
+
+class _Relabeled:
+    """A column with its coefficient names replaced by display labels (maketables
+    would otherwise write raw names such as ``log_dva`` into LaTeX)."""
+
+    def __init__(self, col: Any, label_of: Any) -> None:
+        self._col = col
+        self.label_of = label_of
+
+    @property
+    def __maketables_coef_table__(self) -> pd.DataFrame:
+        ct = self._col.__maketables_coef_table__.copy()
+        ct.index = pd.Index([self.label_of(t) for t in ct.index], name="Coefficient")
+        return ct[~ct.index.duplicated()]
+
+    def __maketables_stat__(self, key: str) -> Any:
+        f = getattr(self._col, "__maketables_stat__", None)
+        return f(key) if f is not None else None
+
+    @property
+    def __maketables_depvar__(self) -> str:
+        return self.label_of(getattr(self._col, "__maketables_depvar__", ""))
+
+    @property
+    def __maketables_fixef_string__(self) -> str | None:
+        return getattr(self._col, "__maketables_fixef_string__", None)
+
+    @property
+    def __maketables_vcov_info__(self) -> dict[str, Any]:
+        return getattr(self._col, "__maketables_vcov_info__", {}) or {}
+
+
+def _plain_table(
+    results: list[Results],
+    labels: Mapping[str, str] | None,
+    to: str,
+    column_names: Sequence[str] | None,
+    extra_columns: Mapping[str, ExtraColumn] | None,
+    extra_stats: Mapping[str, Mapping[str, Any]] | None,
+    order: Sequence[str] | None,
+    digits: int,
+    title: str | None,
+) -> str | pd.DataFrame:
+    """Markdown or a DataFrame of cells (the layout of the LaTeX/HTML table)."""
     extra_columns = dict(extra_columns or {})
     extra_stats = dict(extra_stats or {})
     if not results and not extra_columns:
@@ -202,9 +462,8 @@ def regression_table(
     body = [r[1] for r in rows]
     if to == "frame":
         return pd.DataFrame(body, index=pd.Index(index, name=""), columns=heads)
-    if to == "markdown":
-        return _markdown(index, body, heads, title)
-    return _latex(index, body, heads, title)
+    note = se_note([*results, *(_NoteColumn() for _ in extra_columns)])
+    return _markdown(index, body, heads, title, note)
 
 
 def markdown_grid(index: Sequence[Any], body: Sequence[Sequence[Any]], heads: Sequence[Any]) -> str:
@@ -216,55 +475,27 @@ def markdown_grid(index: Sequence[Any], body: Sequence[Sequence[Any]], heads: Se
     return "\n".join(lines)
 
 
-def _markdown(index: list[str], body: list[list[str]], heads: list[str], title: str | None) -> str:
+class _NoteColumn:
+    """Stands for an extra column in :func:`se_note`."""
+
+    interval_level = None
+
+
+def _markdown(
+    index: list[str], body: list[list[str]], heads: list[str], title: str | None, note: str
+) -> str:
     lines = [f"**{title}**", ""] if title else []
     lines.append(markdown_grid(index, body, heads))
     lines.append("")
-    lines.append(
-        "Clustered standard errors in parentheses (intervals in brackets). * p<.1, ** p<.05, *** p<.01."
-    )
+    lines.append(note)
     return "\n".join(lines)
 
 
 def _tex(s: str) -> str:
-    for a, b in (
-        ("\\", "\\textbackslash{}"),
-        ("&", "\\&"),
-        ("%", "\\%"),
-        ("_", "\\_"),
-        ("#", "\\#"),
-    ):
-        s = s.replace(a, b)
-    return s
+    """LaTeX-safe text (specials escaped, ``$...$`` math kept)."""
+    from .maketables_plugin import tex_escape
 
-
-def _latex_cell(s: str) -> str:
-    for st in ("***", "**", "*"):
-        if s.endswith(st):
-            return _tex(s[: -len(st)]) + f"$^{{{st}}}$"
-    return _tex(s)
-
-
-def _latex(index: list[str], body: list[list[str]], heads: list[str], title: str | None) -> str:
-    cols = "l" + "c" * len(heads)
-    out = ["\\begin{table}[htbp]", "\\centering"]
-    if title:
-        out.append(f"\\caption{{{_tex(title)}}}")
-    out += [f"\\begin{{tabular}}{{{cols}}}", "\\toprule"]
-    out.append(" & " + " & ".join(_tex(h) for h in heads) + " \\\\")
-    out.append("\\midrule")
-    for name, cells in zip(index, body, strict=True):
-        if name == "Observations":
-            out.append("\\midrule")
-        out.append(_tex(name) + " & " + " & ".join(_latex_cell(c) for c in cells) + " \\\\")
-    out += [
-        "\\bottomrule",
-        "\\end{tabular}",
-        "\\par\\footnotesize Clustered standard errors in parentheses. "
-        "$^{*}$ p$<$.1, $^{**}$ p$<$.05, $^{***}$ p$<$.01.",
-        "\\end{table}",
-    ]
-    return "\n".join(out)
+    return tex_escape(s)
 
 
 # ---------------------------------------------------------------- structest beside the paper

@@ -1,11 +1,13 @@
 """``structest report``: render the HTML report of a fit (fits the default model if needed).
 
 The options, the input files and the output folder are checked before any work; a failed
-report leaves no empty folders behind.
+report leaves no empty folders behind. Progress lines go to the ``structest.progress.report``
+logger (stderr; hidden by ``structest -q``); the verdict and the report's path to stdout.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -31,6 +33,9 @@ from ..structural.spec import DEFAULT_MODEL
 
 #: what the report writes into ``--out`` (name -> kind an existing entry must have)
 REPORT_CONTENTS = {"index.html": "html", "fit.nc": "netcdf", "figures": "dir"}
+
+_log = logging.getLogger(__name__)
+_progress = logging.getLogger("structest.progress.report")
 
 _INPUT = {"exists": True, "dir_okay": False, "readable": True}
 
@@ -148,9 +153,13 @@ def report(
         pan = load_panel_option(source, opt) if source is not None else None
         if fitting:
             pan = pan if pan is not None else load_panel_option(None)
-            typer.echo(
-                f"fitting '{spec.name}' ({chains} chains x {draws} draws, {tune} warm-up) on {pan!r}",
-                err=True,
+            _progress.info(
+                "fitting '%s' (%d chains x %d draws, %d warm-up) on %r",
+                spec.name,
+                chains,
+                draws,
+                tune,
+                pan,
             )
             result = fit_model(pan, spec, chains=chains, draws=draws, tune=tune, seed=seed)
             with writing("--out", out / "fit.nc"):
@@ -164,6 +173,7 @@ def report(
                 fits[p.stem] = load_idata(p)
         estimators = ("ols", "tobit", "iv", "tobit_iv") if reduced else ()
         verdict: dict = {}
+        _progress.info("writing the report to %s", out)
         path = write_report(
             result,
             None,
@@ -204,8 +214,8 @@ def _refuse_same_fits(named: list[tuple[str, Path | None]]) -> None:
                 )
 
 
-#: quantities of the terminal summary (those the model has)
-HEADLINE = ("g_IP", "g_FVA", "g_DVA", "eps", "sigma")
+# quantities of the terminal summary (those the model has): the report's verdict box's
+from .html import HEADLINE  # noqa: E402
 
 
 def echo_verdict(result: object, problems: list[str], verdict: dict) -> None:
@@ -218,7 +228,7 @@ def echo_verdict(result: object, problems: list[str], verdict: dict) -> None:
         f"min bulk ESS {table['ess_bulk'].min():.0f})"
     )
     for msg in problems:
-        typer.echo(f"WARNING: {msg}", err=True)
+        _log.warning("%s", msg)
     rows = [n for n in HEADLINE if n in table.index]
     for n in rows:
         r = table.loc[n]

@@ -83,6 +83,58 @@ def bundled_panel_file() -> Path:
     return data_dir() / "panel.parquet"
 
 
+#: suffixes of files that are surely not NetCDF (``--out fit.csv`` is a slip, not a wish)
+NOT_NETCDF = (
+    ".csv", ".tsv", ".parquet", ".pq", ".json", ".toml", ".yaml", ".yml", ".html", ".htm",
+    ".tex", ".md", ".txt", ".xlsx", ".xls", ".docx", ".png", ".pdf", ".svg", ".zarr", ".py",
+)  # fmt: skip
+
+
+def check_fit_suffix(out: Path, what: str = "--out") -> None:
+    """Refuse a fit output named like another format (``.csv``, ``.parquet``, ``.html``...).
+
+    Raises
+    ------
+    OptionError
+        ``out`` ends in one of :data:`NOT_NETCDF`.
+    """
+    suffix = Path(out).suffix.lower()
+    if suffix in NOT_NETCDF:
+        raise OptionError(
+            f"{what} {out}: a fit is written as NetCDF, not {suffix}; name it e.g. "
+            f"{Path(out).with_suffix('.nc')}"
+        )
+
+
+def save_options(*, compress: bool, float32: bool, log_likelihood: bool) -> dict[str, bool]:
+    """The keyword arguments of :meth:`StructuralFit.save` that differ from its defaults."""
+    given = {"compress": compress, "float32": float32, "log_likelihood": log_likelihood}
+    defaults = {"compress": True, "float32": False, "log_likelihood": True}
+    return {k: v for k, v in given.items() if v != defaults[k]}
+
+
+def describe_storage(
+    *, compress: bool = True, float32: bool = False, log_likelihood: bool = True
+) -> str:
+    """``"zlib, float64, with log-likelihood"`` and the like, for the CLI's output line."""
+    return ", ".join(
+        [
+            "zlib" if compress else "uncompressed",
+            "float32 draws" if float32 else "float64",
+            "with log-likelihood" if log_likelihood else "no log-likelihood (recomputed on load)",
+        ]
+    )
+
+
+def file_size(path: str | Path) -> str:
+    """The size of a file in B, kB or MB (decimal), e.g. ``"12.3 MB"``."""
+    n = os.path.getsize(path)
+    for unit, div in (("MB", 1e6), ("kB", 1e3)):
+        if n >= div:
+            return f"{n / div:.1f} {unit}"
+    return f"{n} B"
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``fit`` subcommand to the structest CLI."""
 
@@ -131,6 +183,21 @@ def register(app: typer.Typer) -> None:
             help="Exit with status 1 when the sampler reports problems (divergences, "
             "R-hat, ESS); the fit is written anyway.",
         ),
+        float32: bool = typer.Option(
+            False,
+            "--float32",
+            help="Store draws and pointwise log-likelihood in float32 (about half the "
+            "file; read back as float64).",
+        ),
+        log_likelihood: bool = typer.Option(
+            True,
+            "--log-likelihood/--no-log-likelihood",
+            help="Store the pointwise log-likelihood (the largest part of the file); "
+            "without it, loading the fit computes it again for LOO.",
+        ),
+        compress: bool = typer.Option(
+            True, "--compress/--no-compress", help="zlib-compress the NetCDF file."
+        ),
     ) -> None:
         """Fit the structural model (NumPyro NUTS), save it and print a summary."""
         from .._devices import default_host_devices
@@ -145,6 +212,8 @@ def register(app: typer.Typer) -> None:
             ("--model", model_file(model)),
         ]
         out = check_output(out, inputs=inputs, kind="file", fmt="netcdf")
+        check_fit_suffix(out)
+        storage = save_options(compress=compress, float32=float32, log_likelihood=log_likelihood)
 
         from .._devices import set_host_devices
         from .design import InformationWarning
@@ -181,15 +250,20 @@ def register(app: typer.Typer) -> None:
             ):
                 typer.echo(f"note: {w.message}", err=True)
         with writing("--out", out):
-            result.save(out)
+            result.save(out, **storage)
         div = int(result.idata.sample_stats["diverging"].values.sum())
         table = result.summary()
         typer.echo(
             f"model {result.spec.name}: {len(panel)} obs, {chains} chains x {draws} draws "
             f"(+{tune} tune), sampled in {elapsed:.1f} s -> {out}"
         )
+        typer.echo(f"wrote {out}: {file_size(out)} ({describe_storage(**storage)})")
+        tail = (
+            f"; min tail ESS: {table['ess_tail'].min():.0f}" if "ess_tail" in table.columns else ""
+        )
         typer.echo(
-            f"divergences: {div}; max R-hat: {table['r_hat'].max():.3f}; min bulk ESS: {table['ess_bulk'].min():.0f}"
+            f"divergences: {div}; max R-hat: {table['r_hat'].max():.3f}; "
+            f"min bulk ESS: {table['ess_bulk'].min():.0f}{tail}"
         )
         typer.echo(table.to_string(float_format=lambda v: f"{v:.3f}"))
         problems = result.diagnostics()

@@ -13,7 +13,39 @@ from ..equations import mfn_rel
 from ..errors import EstimationError, PanelError, SpecError
 from ..panel import MFN_TOL, Panel
 from .likelihood import EXACT, LEFT, NONE, RIGHT
-from .spec import ModelSpec
+from .spec import GROUPING, ModelSpec, term_columns
+
+
+def effect_labels(df: pd.DataFrame, term: str) -> pd.Series:
+    """Labels of an effect or grouping column on a panel's frame.
+
+    A column of the frame is returned as it is; a fixest term ``a^b`` of grouping columns
+    (:func:`structest.structural.spec.normalise_term`) that is not a column is built as the
+    panel builds its keys: the parts' labels joined by ``_`` (years as integers), so
+    ``importer^exporter^year`` labels read ``USA_CHN_1995``.
+
+    Raises
+    ------
+    SpecError
+        The frame lacks a grouping column the term combines.
+    """
+    if term in df.columns or "^" not in term:
+        return df[term]
+    cols = term_columns(term)
+    missing = [c for c in cols if c not in df.columns]
+    if not cols or missing:
+        raise SpecError(
+            f"effect/grouping term '{term}' needs the panel column(s) {missing or list(GROUPING)}, "
+            "which the panel lacks"
+        )
+    parts = []
+    for c in cols:
+        v = df[c].astype(int) if c == "year" else df[c]  # as the panel's keys write years
+        parts.append(v.astype(str))
+    out = parts[0]
+    for part in parts[1:]:
+        out = out + "_" + part
+    return out.rename(term)
 
 
 @dataclass(frozen=True)
@@ -108,12 +140,20 @@ def build_design(
                 "no 'gsp' column (1 = GSP-eligible pair)"
             )
         df = df.assign(regime=regime(df))
+    derived = {
+        col: effect_labels(df, col)
+        for col in (*spec.effects, *spec.hierarchy.values())
+        if "^" in col and col not in df.columns
+    }
+    if derived:  # fixest terms a^b without a key column of their own
+        df = df.assign(**derived)
     for col in (*spec.effects, *spec.hierarchy.values()):
         if col not in df.columns:
             raise SpecError(
                 f"model '{spec.name}': column '{col}' (effects/hierarchy) is not in the panel; "
                 f"available key columns: imp_ind_year, exp_ind_year, imp_ind, imp_year, ind_year, "
-                f"exp_ind, exp_year, pair, importer, exporter, industry, year; derived: regime"
+                f"exp_ind, exp_year, pair, importer, exporter, industry, year; derived: regime, "
+                "or a fixest term such as importer^exporter^year"
             )
         values = df[col]
         if pd.api.types.is_float_dtype(values.dtype):

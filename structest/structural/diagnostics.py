@@ -6,6 +6,10 @@ Functions take a :class:`~structest.structural.results.StructuralFit` or its
 
 from __future__ import annotations
 
+import logging
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -148,31 +152,80 @@ def check_sampling(fit: Any) -> list[str]:
     return msgs
 
 
-def summarize(fit: Any, var_names: list[str] | None = None) -> pd.DataFrame:
-    """mean, sd, 5%, 95%, r_hat, ess_bulk of the key variables (default: :func:`key_variables`)."""
+@contextmanager
+def arviz_quiet() -> Iterator[None]:
+    """Silence ArviZ's warnings and its logger (shape notes, banners) inside the block."""
+    log = logging.getLogger("arviz")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        log.setLevel(level)
+
+
+#: columns of :func:`summarize` from ``arviz.summary`` (``kind="all"``) besides the intervals
+SUMMARY_STATS = ("mean", "sd", "mcse_mean", "mcse_sd", "ess_bulk", "ess_tail", "r_hat")
+
+
+def _pct(q: float) -> str:
+    return f"{100 * q:g}%"
+
+
+def summarize(
+    fit: Any, var_names: list[str] | None = None, *, hdi_prob: float = 0.9
+) -> pd.DataFrame:
+    """``arviz.summary`` of the key variables (default: :func:`key_variables`).
+
+    Columns: ``mean, sd, hdi_<lo>%, hdi_<hi>%`` (highest-density interval of
+    ``hdi_prob``), ``<lo>%, <hi>%`` (equal-tailed interval, e.g. ``5%, 95%``), ``mcse_mean,
+    mcse_sd, ess_bulk, ess_tail, r_hat``, indexed by ``param``. Unrounded. ``r_hat`` is
+    NaN with one chain (R-hat compares chains; see :func:`check_sampling`).
+
+    Raises
+    ------
+    OptionError
+        ``hdi_prob`` is not a number in (0, 1).
+    StructestError
+        A name in ``var_names`` is not a variable of the posterior.
+    """
     import arviz as az
 
-    idata = idata_of(fit)
+    from ..errors import OptionError
 
-    names = var_names or key_variables(idata)
-    post = idata.posterior[names]
-    rows = []
-    rh = az.rhat(post) if post.sizes["chain"] > 1 else None
-    ess = az.ess(post, method="bulk")
-    for n in names:
-        v = post[n].values.reshape(-1)
-        rows.append(
-            {
-                "param": n,
-                "mean": v.mean(),
-                "sd": v.std(ddof=1),
-                "5%": np.quantile(v, 0.05),
-                "95%": np.quantile(v, 0.95),
-                "r_hat": float(rh[n]) if rh is not None else np.nan,
-                "ess_bulk": float(ess[n]),
-            }
+    if isinstance(hdi_prob, bool) or not isinstance(hdi_prob, (int, float, np.floating)):
+        raise OptionError(f"hdi_prob must be a number in (0, 1), got {hdi_prob!r}")
+    if not 0.0 < float(hdi_prob) < 1.0:
+        raise OptionError(f"hdi_prob must be in (0, 1), got {hdi_prob}")
+    idata = idata_of(fit)
+    if var_names is not None and (
+        isinstance(var_names, str) or not all(isinstance(n, str) for n in var_names)
+    ):
+        raise StructestError(f"var_names must be a list of names, got {var_names!r}")
+    names = list(var_names) if var_names else key_variables(idata)
+    missing = [n for n in names if n not in idata.posterior]
+    if missing:
+        raise StructestError(
+            f"summary: {missing} not in the posterior; known: {sorted(key_variables(idata))}"
         )
-    return pd.DataFrame(rows).set_index("param")
+    post = idata.posterior[names]
+    lo, hi = (1.0 - hdi_prob) / 2, (1.0 + hdi_prob) / 2
+    eti = {
+        _pct(lo): lambda x: np.quantile(x, lo),
+        _pct(hi): lambda x: np.quantile(x, hi),
+    }
+    with arviz_quiet():  # its notes on few chains/draws: check_sampling reports those
+        table = az.summary(
+            post, kind="all", hdi_prob=hdi_prob, round_to="none", stat_funcs=eti, extend=True
+        )
+    hdi = [c for c in table.columns if c.startswith("hdi_")]
+    table = table[["mean", "sd", *hdi, *eti, *SUMMARY_STATS[2:]]].astype(float)
+    if post.sizes["chain"] < CHAINS_MIN:
+        table["r_hat"] = np.nan  # split R-hat of one chain does not judge convergence
+    table.index.name = "param"
+    return table
 
 
 def contraction(fit: Any, var_names: list[str] | None = None) -> pd.DataFrame:
@@ -250,7 +303,6 @@ def identification(fit: Any, var_names: list[str] | None = None) -> pd.DataFrame
     StructestError
         The fit has no ``prior`` group (fitted with ``n_prior=0``).
     """
-    import warnings
 
     import arviz as az
 
@@ -269,8 +321,7 @@ def identification(fit: Any, var_names: list[str] | None = None) -> pd.DataFrame
         if comp == "prior" and "log_prior" not in idata.groups():
             sens[comp] = pd.Series(np.nan, index=names)
             continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with arviz_quiet():
             ds = az.psens(idata, component=comp, var_names=names)
         if not hasattr(ds, "data_vars"):  # one variable comes back as a DataArray
             ds = ds.to_dataset(name=names[0])

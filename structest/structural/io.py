@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .._io import atomic_write, check_input_file, refuse_overwrite_non_netcdf
-from ..errors import InputFileError, SpecError, StructestError
+from ..errors import InputFileError, OptionError, OutputError, SpecError, StructestError
 from ..panel import Panel
 from .design import Design
 from .program import Sites
@@ -176,17 +176,145 @@ def fit_spec(idata: Any) -> ModelSpec:
     return spec_from_json(text)
 
 
-def save_idata(idata: Any, path: str | Path, what: str = "save_idata") -> Path:
+#: groups holding draws, stored in float32 with ``float32=True`` (the data, the panel and
+#: the sampler statistics always keep their full precision: the fingerprint needs them)
+DRAW_GROUPS = ("posterior", "prior", "log_likelihood", "log_prior", "posterior_predictive")
+#: zlib level of saved fits (1-9; 4 is NetCDF's usual balance of size and speed)
+COMPLEVEL = 4
+
+
+def _check_flag(value: Any, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise OptionError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+#: numeric variables smaller than this are stored contiguous, uncompressed (a chunked
+#: dataset costs a few kB of HDF5 index, more than zlib saves on a small array)
+COMPRESS_MIN_BYTES = 64 * 1024
+#: target size of one compressed chunk (whole trailing dims, a slice of chains/draws)
+CHUNK_BYTES = 1024 * 1024
+
+
+def _chunks(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...] | None:
+    """Chunks of about :data:`CHUNK_BYTES`: full trailing dims, the leading ones sliced."""
+    chunks = list(shape)
+    size = int(np.prod(shape)) * itemsize
+    for i in range(len(shape) - 1):
+        if size <= CHUNK_BYTES:
+            break
+        rest = size // max(shape[i], 1)
+        chunks[i] = max(1, min(shape[i], CHUNK_BYTES // max(rest, 1)))
+        size = rest * chunks[i]
+    if size > 4 * CHUNK_BYTES:
+        return None  # one row is too big: let HDF5 choose
+    return tuple(max(1, c) for c in chunks)
+
+
+def _encoding(ds: Any, compress: bool) -> dict[str, dict[str, Any]]:
+    """zlib + byte shuffle for every numeric variable of at least
+    :data:`COMPRESS_MIN_BYTES` (strings and small arrays are stored as they are)."""
+    if not compress:
+        return {}
+    enc: dict[str, dict[str, Any]] = {}
+    for k, v in ds.variables.items():
+        if v.dtype.kind not in "biuf" or v.ndim == 0 or v.nbytes < COMPRESS_MIN_BYTES:
+            continue
+        enc[k] = {"zlib": True, "complevel": COMPLEVEL, "shuffle": True}
+        chunks = _chunks(tuple(v.shape), v.dtype.itemsize)
+        if chunks is not None:
+            enc[k]["chunksizes"] = chunks
+    return enc
+
+
+def _as_float32(ds: Any) -> Any:
+    """``ds`` with its float64 data variables cast to float32 (other dtypes unchanged)."""
+    cast = {k: ds[k].astype(np.float32) for k in ds.data_vars if ds[k].dtype == np.float64}
+    return ds.assign(cast) if cast else ds
+
+
+def _write_netcdf(
+    idata: Any, tmp: str, compress: bool, float32: bool, log_likelihood: bool
+) -> None:
+    """Write ``idata`` group by group with h5netcdf (what ``InferenceData.to_netcdf`` does,
+    with byte shuffle, float32 draws and the log-likelihood optional)."""
+    import xarray as xr
+
+    mode = "w"
+    root = dict(getattr(idata, "_attrs", None) or {})
+    if root:
+        xr.Dataset(attrs=root).to_netcdf(tmp, mode=mode, engine="h5netcdf")
+        mode = "a"
+    for group in idata._groups_all:
+        if group == "log_likelihood" and not log_likelihood:
+            continue
+        ds = getattr(idata, group).drop_encoding()
+        if group == "posterior":
+            ds = ds.copy()
+            ds.attrs = {
+                **ds.attrs,
+                "storage_dtype": "float32" if float32 else "float64",
+                "storage_log_likelihood": "stored" if log_likelihood else "omitted",
+            }
+        if float32 and group in DRAW_GROUPS:
+            ds = _as_float32(ds)
+        with _quiet():
+            ds.to_netcdf(
+                tmp, mode=mode, group=group, engine="h5netcdf", encoding=_encoding(ds, compress)
+            )
+        mode = "a"
+    if mode == "w":
+        raise OutputError("cannot save an InferenceData with no groups")
+
+
+def save_idata(
+    idata: Any,
+    path: str | Path,
+    what: str = "save_idata",
+    *,
+    compress: bool = True,
+    float32: bool = False,
+    log_likelihood: bool = True,
+) -> Path:
     """Write NetCDF atomically (temporary file in the same directory, then ``os.replace``).
+
+    Parameters
+    ----------
+    idata
+        The InferenceData of a fit.
+    path
+        The ``.nc`` file.
+    what
+        The caller, for messages.
+    compress
+        zlib (level :data:`COMPLEVEL`) with byte shuffle on every numeric variable.
+    float32
+        Store the draws (:data:`DRAW_GROUPS`) in float32 (about 7 significant digits);
+        they are read back as float64.
+    log_likelihood
+        Store the pointwise log-likelihood; False leaves it out and :func:`load_idata`
+        computes it again from the stored posterior and panel (for LOO, LOO-PIT and the
+        likelihood sensitivity of the identification table).
+
+    Sizes per option: see :meth:`structest.structural.StructuralFit.save`.
 
     Raises
     ------
     OutputError
         ``path`` exists and is a folder, not a regular file, or a non-empty file that is
         not NetCDF (a CSV given by mistake is never replaced); ``what`` names the caller.
+    OptionError
+        ``compress``, ``float32`` or ``log_likelihood`` is not a bool.
     """
+    compress = _check_flag(compress, "compress")
+    float32 = _check_flag(float32, "float32")
+    log_likelihood = _check_flag(log_likelihood, "log_likelihood")
+    if not hasattr(idata, "_groups_all"):
+        raise StructestError(f"{what}: expected an arviz InferenceData, got {type(idata).__name__}")
     path = refuse_overwrite_non_netcdf(path, what)
-    return atomic_write(path, idata.to_netcdf)
+    return atomic_write(
+        path, lambda tmp: _write_netcdf(idata, tmp, compress, float32, log_likelihood)
+    )
 
 
 #: the first bytes of a NetCDF-4 (HDF5) and a classic NetCDF file
@@ -256,4 +384,59 @@ def load_idata(path: str | Path) -> Any:
         fit_spec(idata)  # validates
     except SpecError as exc:
         raise InputFileError(f"fit file {path}: the stored model is invalid: {exc}") from None
+    _upcast_draws(idata)
+    if "log_likelihood" not in idata.groups() and PANEL_GROUP in idata.groups():
+        try:
+            add_log_likelihood(idata)
+        except StructestError as exc:
+            raise InputFileError(
+                f"fit file {path} was saved without its log-likelihood and it cannot be "
+                f"computed again: {_first_line(exc)}"
+            ) from None
+    return idata
+
+
+def _upcast_draws(idata: Any) -> None:
+    """Draws stored in float32 (``save_idata(float32=True)``) back to float64, in place."""
+    for g in DRAW_GROUPS:
+        if g not in idata.groups():
+            continue
+        ds = getattr(idata, g)
+        cast = {k: ds[k].astype(np.float64) for k in ds.data_vars if ds[k].dtype == np.float32}
+        if cast:
+            setattr(idata, g, ds.assign(cast))
+
+
+def add_log_likelihood(idata: Any, design: Design | None = None) -> Any:
+    """Compute the pointwise log-likelihood of every posterior draw and add it, in place.
+
+    For fits saved with ``log_likelihood=False``: the same function the fit used
+    (:func:`~structest.structural.posterior.loglik_draws`) on the stored posterior and
+    the fitted panel's design (``design``; None: built from the stored panel). The
+    posterior attribute ``log_likelihood_recomputed`` is set to 1.
+
+    Raises
+    ------
+    StructestError
+        No stored panel (and no ``design``), or a panel that does not match the fit.
+    """
+    import xarray as xr
+
+    from .design import build_design
+    from .posterior import loglik_draws
+
+    spec = fit_spec(idata)
+    if design is None:
+        design = build_design(stored_panel(idata), spec)
+    post = idata.posterior
+    ll = loglik_draws(post, spec, design.arrays)
+    coords = {"chain": post["chain"].values, "draw": post["draw"].values}
+    if "observed_data" in idata.groups():
+        coords.update({k: v for k, v in idata.observed_data["tariff"].coords.items()})
+    else:
+        coords["obs"] = np.arange(design.n)
+    da = xr.DataArray(ll, dims=("chain", "draw", "obs"), coords=coords, name="tariff")
+    with _quiet():
+        idata.add_groups({"log_likelihood": da.to_dataset()})
+    idata.posterior.attrs["log_likelihood_recomputed"] = 1
     return idata

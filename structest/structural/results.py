@@ -21,7 +21,7 @@ import xarray as xr
 from ..errors import InputFileError, PanelError, StructestError
 from ..panel import Panel
 from .design import Design, build_design
-from .io import PANEL_GROUP, fit_spec, load_idata, save_idata, stored_panel
+from .io import PANEL_GROUP, add_log_likelihood, fit_spec, load_idata, save_idata, stored_panel
 from .posterior import applied_draws, tstar_draws
 from .spec import ModelSpec
 
@@ -77,6 +77,8 @@ class StructuralFit:
             panel = stored if stored is not None else stored_panel(idata)  # (raises)
         # the design is the fitted panel's: the stored one when the file carries it
         design = build_design(stored if stored is not None else panel, spec)
+        if "log_likelihood" not in idata.groups():  # saved with log_likelihood=False
+            add_log_likelihood(idata, design)
         for e in spec.effects:
             if list(design.levels[e]) != [str(v) for v in idata.posterior[e].values]:
                 raise StructestError(
@@ -118,16 +120,54 @@ class StructuralFit:
                 f"{text[0] if text else ''}".rstrip()
             ) from None
 
-    def save(self, path: str | Path) -> Path:
+    def save(
+        self,
+        path: str | Path,
+        *,
+        compress: bool = True,
+        float32: bool = False,
+        log_likelihood: bool = True,
+    ) -> Path:
         """Write the fit (InferenceData with its panel and spec) to NetCDF atomically.
+
+        Parameters
+        ----------
+        path
+            The ``.nc`` file.
+        compress
+            zlib with byte shuffle (default on).
+        float32
+            Store the draws and the pointwise log-likelihood in float32 (read back as
+            float64; about 7 significant digits); the data keep full precision.
+        log_likelihood
+            False: leave the pointwise log-likelihood out; :meth:`load` computes it
+            again from the stored posterior and panel (LOO, LOO-PIT, identification).
+
+        Measured sizes, 1-chain x 200-draw fit of ``bbj`` on a 240-obs synthetic panel
+        (116 posterior values per draw): bytes of pointwise log-likelihood per draw and
+        observation: 8.9 uncompressed, 8.2 default (zlib + shuffle: random doubles barely
+        compress), 4.5 ``float32``, 0 ``log_likelihood=False``; the whole file per draw:
+        5.5 kB uncompressed, 5.2 kB default, 3.9 kB float32, 3.3 kB without the
+        log-likelihood, 2.8 kB both (a fixed ~0.5 MB is the stored panel and data).
+        Scaled to the default main job (3071 obs, 4 x 1000 draws, ~116 MB before):
+        about 107 MB default, 58 MB float32, 17 MB without log-likelihood, 9 MB both.
 
         Raises
         ------
         OutputError
             ``path`` is an existing folder, or an existing non-empty file that is not a
             NetCDF file (it is never replaced).
+        OptionError
+            ``compress``, ``float32`` or ``log_likelihood`` is not a bool.
         """
-        return save_idata(self.idata, path, what="StructuralFit.save")
+        return save_idata(
+            self.idata,
+            path,
+            what="StructuralFit.save",
+            compress=compress,
+            float32=float32,
+            log_likelihood=log_likelihood,
+        )
 
     # ------------------------------------------------------------------ views
     @property
@@ -147,16 +187,24 @@ class StructuralFit:
             f"{post.sizes['chain']} chains x {post.sizes['draw']} draws)"
         )
 
-    def summary(self, var_names: list[str] | None = None) -> pd.DataFrame:
-        """Mean, sd, 5%, 95%, R-hat and bulk ESS of the key parameters and coefficients,
-        with what identifies each (``contraction``, ``verdict``: see :meth:`identification`)
-        when the fit has prior draws."""
+    def summary(self, var_names: list[str] | None = None, *, hdi_prob: float = 0.9) -> pd.DataFrame:
+        """``arviz.summary`` of the key parameters and coefficients, with what identifies each.
+
+        Columns: ``mean, sd, hdi_<lo>%, hdi_<hi>%`` (highest-density interval,
+        ``hdi_prob``), ``<lo>%, <hi>%`` (equal-tailed interval), ``mcse_mean, mcse_sd,
+        ess_bulk, ess_tail, r_hat`` (:func:`~structest.structural.diagnostics.summarize`),
+        then, when the fit has prior draws, ``contraction, prior_sensitivity,
+        likelihood_sensitivity, verdict`` (see :meth:`identification`).
+        """
         from .diagnostics import summarize
 
-        table = summarize(self.idata, var_names)
+        table = summarize(self.idata, var_names, hdi_prob=hdi_prob)
         if "prior" in self.idata.groups():
-            ident = self.identification([n for n in table.index if n in self.idata.prior])
-            table = table.join(ident[["contraction", "verdict"]])
+            names = [n for n in table.index if n in self.idata.prior]
+            if names:
+                ident = self.identification(names)
+                cols = ["contraction", "prior_sensitivity", "likelihood_sensitivity", "verdict"]
+                table = table.join(ident[cols])
         return table
 
     def identification(self, var_names: list[str] | None = None) -> pd.DataFrame:

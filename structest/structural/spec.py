@@ -23,6 +23,33 @@ A file has the keys::
     eps = ["lognormal", 1.6, 1.0]
     [hierarchy]               # optional: parameter -> grouping column
     eps_r_abroad = "industry"
+
+Effects as fixest terms. ``effects``, ``centred_effect``, ``mundlak`` and the columns of
+``[hierarchy]`` may be written as fixest interactions ``a^b[^c]`` of the grouping columns
+``importer``, ``exporter``, ``industry``, ``year``, ``product`` (or of the panel's keys),
+in any order and with spaces around ``^``. A term with the grouping columns of a panel key
+is that key (``"importer^industry^year"`` is ``imp_ind_year``, ``"exporter^importer"`` is
+``pair``; the spec stores and reports the key's name, so both spellings give one model);
+another combination (``"importer^exporter^year"``) is stored in :data:`GROUPING` order and
+its column is built by the structural design (labels joined by ``_``, as the keys are).
+Priors of such an effect may be keyed by the term: ``"tau_importer^industry^year"`` is
+``tau_imp_ind_year`` (a TOML key with ``^`` needs quotes). A value column (``tariff``,
+``log_dva``...), an unknown name, an empty part or a part given twice is refused, naming it.
+
+Priors as PyMC and bambi write them. Besides the positional list ``[family, *args]`` a
+prior may be a table with the family under ``dist`` and named arguments::
+
+    [priors]
+    eps = {dist = "lognormal", mu = 1.6, sigma = 0.5}
+    nu = {dist = "gamma", alpha = 2.0, beta = 0.1}       # beta: the rate
+    delta_dstar = {dist = "truncnormal", mu = 0.0, sigma = 0.5, lower = -1.0}
+
+Names per family (:data:`structest.structural.priors.KWARGS`): lognormal and normal ``mu,
+sigma``; halfnormal ``sigma``; beta and gamma ``alpha, beta``; truncnormal (or
+``truncatednormal``) ``mu, sigma, lower``; exponential ``lam``. Every argument must be
+given once and no other (``priors.nu: gamma takes alpha, beta; got 'rate' (did you mean
+'beta'?)``). Both forms give the same :class:`ModelSpec`; :meth:`ModelSpec.to_toml` writes
+the positional form.
 """
 
 from __future__ import annotations
@@ -95,6 +122,90 @@ def _refuse_value_column(col: str, where: str) -> None:
             "name a column of labels (e.g. imp_ind_year, exp_ind_year, importer, industry, "
             "pair, regime)"
         )
+
+
+#: Grouping columns of a panel that a fixest-style term ``a^b`` may combine.
+GROUPING: tuple[str, ...] = ("importer", "exporter", "industry", "year", "product")
+#: The panel's key columns (:func:`structest.panel.add_derived_columns`) and the grouping
+#: columns each combines: a term ``a^b`` with the same set is written as the key's name.
+KEY_TERMS: dict[str, frozenset[str]] = {
+    "imp_ind_year": frozenset({"importer", "industry", "year"}),
+    "exp_ind_year": frozenset({"exporter", "industry", "year"}),
+    "imp_ind": frozenset({"importer", "industry"}),
+    "imp_year": frozenset({"importer", "year"}),
+    "ind_year": frozenset({"industry", "year"}),
+    "exp_ind": frozenset({"exporter", "industry"}),
+    "exp_year": frozenset({"exporter", "year"}),
+    "pair": frozenset({"importer", "exporter"}),
+}
+_TERM_HELP = (
+    "a^b combines the grouping columns importer, exporter, industry, year, product (or the "
+    "keys " + ", ".join(KEY_TERMS) + ")"
+)
+
+
+def term_columns(term: str) -> tuple[str, ...]:
+    """Grouping columns of an effect or grouping name, in :data:`GROUPING` order.
+
+    ``"importer^industry^year"`` and ``"imp_ind_year"`` both give ``("importer",
+    "industry", "year")``; a grouping column gives itself; any other name (a panel column
+    such as ``imp_ind_year_decile``, or ``regime``) gives ``()``. Assumes a checked term
+    (see :func:`normalise_term`).
+    """
+    if term in GROUPING:
+        return (term,)
+    cols: set[str] = set(KEY_TERMS.get(term, ()))
+    if "^" in term:
+        for part in term.split("^"):
+            part = part.strip()
+            cols |= {part} if part in GROUPING else set(KEY_TERMS.get(part, ()))
+    return tuple(c for c in GROUPING if c in cols)
+
+
+def normalise_term(value: str, where: str) -> str:
+    """The canonical name of an effect or grouping column written as a fixest term.
+
+    A name without ``^`` is returned unchanged. ``a^b[^c...]`` combines grouping columns
+    (:data:`GROUPING`) or key columns (:data:`KEY_TERMS`), in any order and with spaces
+    around ``^``; the result is the key column with the same grouping columns when there
+    is one (``"industry^importer^year"`` -> ``"imp_ind_year"``, ``"importer^exporter"`` ->
+    ``"pair"``), else the grouping columns joined by ``^`` in :data:`GROUPING` order
+    (``"year^exporter^importer"`` -> ``"importer^exporter^year"``; the structural design
+    builds that column).
+
+    Raises
+    ------
+    SpecError
+        An empty part, a value column (``tariff``, ``log_dva``...), a name that is not a
+        grouping or key column, or a part given twice; the message starts with ``where``.
+    """
+    if "^" not in value:
+        return value
+    parts = [p.strip() for p in value.split("^")]
+    seen: set[str] = set()
+    cols: set[str] = set()
+    for part in parts:
+        if not part:
+            raise SpecError(f"{where} = {value!r} has an empty term around '^'; {_TERM_HELP}")
+        if part in seen:
+            raise SpecError(f"{where} = {value!r} names '{part}' twice; {_TERM_HELP}")
+        seen.add(part)
+        if part in GROUPING:
+            cols.add(part)
+        elif part in KEY_TERMS:
+            cols |= KEY_TERMS[part]
+        elif _is_value_column(part):
+            raise SpecError(
+                f"{where} = {value!r}: '{part}' is a value column of the panel, not a grouping "
+                f"column; {_TERM_HELP}"
+            )
+        else:
+            raise SpecError(f"{where} = {value!r}: '{part}' is not a grouping column; {_TERM_HELP}")
+    for key, key_cols in KEY_TERMS.items():
+        if key_cols == cols:
+            return key
+    ordered = [c for c in GROUPING if c in cols]
+    return ordered[0] if len(ordered) == 1 else "^".join(ordered)
 
 
 #: Default priors, ``name -> (family, *args)``. Sources are given in ``models/bbj.toml``
@@ -318,6 +429,8 @@ class ModelSpec:
         """Return a copy with some priors replaced (validated; unknown names raise)."""
         if not overrides:
             return self
+        if isinstance(overrides, Mapping):
+            overrides = _prior_keys(dict(overrides), f"model '{self.name}'")
         known = {*self.scalar_params, *self.vector_params}
         bad = sorted(set(overrides) - known)
         if bad:
@@ -355,11 +468,17 @@ class ModelSpec:
         d = self.to_dict()
         lines = [f"{k} = {_toml_value(d[k])}" for k in _TOP_KEYS]
         lines.append("\n[priors]")
-        lines += [f"{k} = {_toml_value(v)}" for k, v in d["priors"].items()]
+        lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in d["priors"].items()]
         if d["hierarchy"]:
             lines.append("\n[hierarchy]")
-            lines += [f"{k} = {_toml_value(v)}" for k, v in d["hierarchy"].items()]
+            lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in d["hierarchy"].items()]
         return "\n".join(lines) + "\n"
+
+
+def _toml_key(k: str) -> str:
+    """A TOML key: bare when it can be (``tau_imp_ind_year``), else quoted
+    (``"tau_importer^exporter^year"``)."""
+    return k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else json.dumps(k)
 
 
 def _toml_value(v: Any) -> str:
@@ -417,6 +536,25 @@ def _table(value: Any, where: str, example: str) -> dict[str, Any]:
     return dict(value)
 
 
+def _prior_keys(file_priors: dict[str, Any], source: str) -> dict[str, Any]:
+    """``[priors]`` with the effect of ``tau_<effect>``/``gamma_<effect>`` keys written as
+    a fixest term replaced by its canonical name (``tau_importer^industry^year`` ->
+    ``tau_imp_ind_year``); a parameter given under two spellings is refused."""
+    out: dict[str, Any] = {}
+    written: dict[str, str] = {}
+    for k, v in file_priors.items():
+        key = k
+        for prefix in ("tau_", "gamma_"):
+            if isinstance(k, str) and k.startswith(prefix) and "^" in k:
+                key = prefix + normalise_term(k[len(prefix) :], f"{source}: priors.{k}: effect")
+        if key in out:
+            raise SpecError(
+                f"{source}: [priors] gives '{key}' twice (as {written[key]!r} and {k!r})"
+            )
+        out[key], written[key] = v, k
+    return out
+
+
 def spec_from_dict(d: Mapping[str, Any], *, source: str = "<dict>") -> ModelSpec:
     """Validate a parsed model file and build a :class:`ModelSpec`.
 
@@ -465,8 +603,16 @@ def spec_from_dict(d: Mapping[str, Any], *, source: str = "<dict>") -> ModelSpec
     effects = _names(
         d.get("effects", ["imp_ind_year", "exp_ind_year"]), source, "effects", "panel column names"
     )
+    written = effects
+    effects = tuple(
+        normalise_term(e, f"{source}: key 'effects[{i}]'") for i, e in enumerate(written)
+    )
     if len(set(effects)) != len(effects):
-        raise SpecError(f"{source}: key 'effects' has duplicates: {list(effects)!r}")
+        same = [f"{w!r} is '{e}'" for w, e in zip(written, effects, strict=True) if w != e]
+        raise SpecError(
+            f"{source}: key 'effects' has duplicates: {list(written)!r}"
+            + (f" ({'; '.join(same)})" if same else "")
+        )
     for i, e in enumerate(effects):
         _refuse_value_column(e, f"{source}: key 'effects[{i}]'")
     centred = d.get("centred_effect", "none")
@@ -474,7 +620,7 @@ def spec_from_dict(d: Mapping[str, Any], *, source: str = "<dict>") -> ModelSpec
         raise SpecError(f"{source}: key 'centred_effect' must be a string, got {_short(centred)}")
     if centred.lower() == "none":
         centred = None
-    elif centred not in effects:
+    elif (centred := normalise_term(centred, f"{source}: key 'centred_effect'")) not in effects:
         raise SpecError(
             f"{source}: key 'centred_effect' = {_short(centred)} is not one of effects "
             f"{list(effects)}"
@@ -482,6 +628,7 @@ def spec_from_dict(d: Mapping[str, Any], *, source: str = "<dict>") -> ModelSpec
     mundlak = d.get("mundlak", [])
     if not isinstance(mundlak, (list, tuple)) or not all(isinstance(e, str) for e in mundlak):
         raise SpecError(f"{source}: key 'mundlak' must be a list of effects, got {_short(mundlak)}")
+    mundlak = [normalise_term(e, f"{source}: key 'mundlak[{i}]'") for i, e in enumerate(mundlak)]
     unknown_m = [e for e in mundlak if e not in effects]
     if unknown_m or len(set(mundlak)) != len(mundlak):
         raise SpecError(
@@ -527,6 +674,7 @@ def spec_from_dict(d: Mapping[str, Any], *, source: str = "<dict>") -> ModelSpec
                 f"{source}: [hierarchy] '{p}' must name a panel column, got {_short(col)}"
             )
         _label(col, f"{source}: hierarchy.{p}", "a grouping column of the panel")
+        col = hierarchy[p] = normalise_term(col, f"{source}: hierarchy.{p}")
         _refuse_value_column(col, f"{source}: hierarchy.{p}")
     # full prior table: defaults, then the file
     priors: dict[str, PriorTuple] = {}
@@ -540,8 +688,13 @@ def spec_from_dict(d: Mapping[str, Any], *, source: str = "<dict>") -> ModelSpec
         else:
             base = DEFAULT_PRIORS[pname]
         priors[pname] = base
-    file_priors = _table(
-        d.get("priors", {}), f"{source}: [priors]", 'parameter = ["family", args...]'
+    file_priors = _prior_keys(
+        _table(
+            d.get("priors", {}),
+            f"{source}: [priors]",
+            'parameter = ["family", args...] or {dist = "family", name = value...}',
+        ),
+        source,
     )
     unknown = sorted(set(file_priors) - set(priors))
     if unknown:
@@ -560,7 +713,7 @@ def spec_from_dict(d: Mapping[str, Any], *, source: str = "<dict>") -> ModelSpec
                 f"{source}: [hierarchy] '{p}' needs a positive prior family {sorted(POSITIVE_FAMILIES)} "
                 f"(heterogeneity is log-normal), got '{priors[p][0]}'"
             )
-    return replace(spec, priors=_freeze(priors))
+    return replace(spec, priors=_freeze(priors), hierarchy=_freeze(hierarchy))
 
 
 def available_models() -> list[str]:
@@ -623,10 +776,20 @@ def load_model(name_or_path: str | Path = DEFAULT_MODEL) -> ModelSpec:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise InputFileError(f"{path}: invalid TOML: {exc}") from None
+        raise InputFileError(f"{path}: invalid TOML: {exc}{_toml_line(text, exc)}") from None
     except RecursionError:
         raise InputFileError(f"{path}: invalid TOML: values nested too deeply") from None
     return spec_from_dict(data, source=str(path))
+
+
+def _toml_line(text: str, exc: Exception) -> str:
+    """``: '<the line>'`` of a TOML error's line (e.g. a key given twice in a prior's
+    table), cut to one short line; '' when the message names no line."""
+    m = re.search(r"at line (\d+)", str(exc))
+    lines = text.splitlines()
+    if not m or not 1 <= int(m.group(1)) <= len(lines):
+        return ""
+    return f": {_short(lines[int(m.group(1)) - 1].strip(), 100)}"
 
 
 def spec_from_json(text: str) -> ModelSpec:
