@@ -534,6 +534,7 @@ def add_derived_columns(df: pd.DataFrame) -> pd.DataFrame:
     out["exp_ind"] = exp_ + "_" + ind
     out["exp_year"] = exp_ + "_" + yr
     out["pair"] = imp + "_" + exp_
+    out["imp_exp_ind"] = imp + "_" + exp_ + "_" + ind  # Table 7's cluster (paper fn. 52)
     # eq. 16 "x import-decile" effects: deciles of the pooled import distribution
     decile = pd.Series(xtile(out["imports"].to_numpy(dtype=float)), index=out.index)
     out["imp_ind_year_decile"] = out["imp_ind_year"] + "_d" + decile.astype(str)

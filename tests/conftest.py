@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -90,3 +93,32 @@ def fit_at_truth():
     """``fit_at_truth(panel, truth, n_draws=2)``: a 1-chain fit of ``bbj`` whose draws sit at
     the true parameters (built without sampling, for tests that need a posterior fast)."""
     return _at_truth
+
+
+#: the headless browser of the HTML render tests (Debian's ``chromium``), or None
+CHROMIUM = shutil.which("chromium") or (
+    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+)
+
+
+def run_chromium(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run headless Chromium once with a throw-away profile (no network, no first-run UI)."""
+    profile = tempfile.mkdtemp()
+    cmd = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        *args,
+    ]
+    try:
+        return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)

@@ -15,7 +15,8 @@ import structest
 
 ROOT = Path(structest.__file__).resolve().parent
 STEPS = ("data", "reduced", "structural", "checks", "counterfactuals", "report")
-ASSEMBLERS = {"structest", "structest.cli"}
+# the package root, the CLI and the public re-export of the table functions assemble steps
+ASSEMBLERS = {"structest", "structest.cli", "structest.tables"}
 ALLOWED = {("structest.structural.results", "structest.checks"),
            ("structest.structural.results", "structest.counterfactuals")}  # fmt: skip
 

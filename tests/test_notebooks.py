@@ -32,3 +32,35 @@ def test_notebook_runs(path: Path, tmp_path):
         if o.get("output_type") == "error"
     ]
     assert not errors
+    if path.stem == "tables":
+        _check_table_files(tmp_path / "tables_out")
+
+
+def _check_table_files(out: Path) -> None:
+    """The tables notebook's LaTeX compiles (pdflatex, where installed) and its HTML
+    renders in headless Chromium (where installed)."""
+    import shutil
+    import subprocess
+
+    from conftest import CHROMIUM, run_chromium
+
+    tex, html = out / "table.tex", out / "table.html"
+    assert tex.stat().st_size > 0 and html.stat().st_size > 0
+    if shutil.which("pdflatex"):
+        doc = out / "doc.tex"
+        doc.write_text(
+            "\\documentclass{article}\n\\usepackage{booktabs,makecell,threeparttable}\n"
+            "\\begin{document}\n" + tex.read_text() + "\n\\end{document}\n"
+        )
+        run = subprocess.run(
+            ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", doc.name],
+            cwd=out,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert run.returncode == 0 and (out / "doc.pdf").exists(), run.stdout[-2000:]
+    if CHROMIUM is not None:
+        dom = run_chromium("--dump-dom", html.resolve().as_uri(), cwd=out)
+        assert dom.returncode == 0, dom.stderr[-2000:]
+        assert "Posterior" in dom.stdout and "FE-Tobit" in dom.stdout

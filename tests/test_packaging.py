@@ -77,3 +77,26 @@ def test_wheel_loads_bundled_files(installed_wheel, tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert str(installed_wheel) in out.stdout
+
+
+def test_pymc_backend_without_pymc_says_how_to_get_it(monkeypatch):
+    """PyMC is the optional extra structest[pymc]: without it the PyMC front end refuses in
+    one line naming the extra, and the default NumPyro backend does not need it."""
+    import sys
+
+    import structest
+    from structest.structural.backends.pymc import import_pymc
+
+    monkeypatch.setitem(sys.modules, "pymc", None)  # `import pymc` raises ImportError
+    with pytest.raises(structest.StructestError, match=r"structest\[pymc\]"):
+        import_pymc()
+
+
+def test_pymc_is_an_extra_not_a_core_dependency():
+    import tomllib
+    from pathlib import Path
+
+    meta = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    assert not any(d.startswith("pymc") for d in meta["dependencies"])
+    assert any(d.startswith("pymc") for d in meta["optional-dependencies"]["pymc"])
+    assert not any(d.startswith("tqdm") for d in meta["dependencies"])

@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import CHROMIUM, run_chromium
 from typer.testing import CliRunner
 
 import structest
 from structest.codes import ECONOMIES, INDUSTRIES
 
-CHROMIUM = shutil.which("chromium") or (
-    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-)
 PNG = b"\x89PNG\r\n\x1a\n"
 IMG = re.compile(r'<img[^>]*src="data:image/png;base64,([A-Za-z0-9+/=]{200,})"')
 
@@ -79,37 +74,16 @@ def test_report_is_self_contained(rendered):
     assert 'src="http' not in text and "<script" not in text  # nothing external
 
 
-def _chromium(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    profile = tempfile.mkdtemp()
-    cmd = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-        *args,
-    ]
-    try:
-        return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120)
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-
-
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install -y chromium)")
 def test_report_loads_in_headless_browser(rendered, tmp_path):
     url = rendered.resolve().as_uri()
-    dom = _chromium("--dump-dom", url, cwd=tmp_path)
+    dom = run_chromium("--dump-dom", url, cwd=tmp_path)
     assert dom.returncode == 0, dom.stderr[-2000:]
     n_files = len(list((rendered.parent / "figures").glob("*.png")))
     assert len(IMG.findall(dom.stdout)) == n_files
     assert "Posterior predictive checks" in dom.stdout
     shot = tmp_path / "shot.png"
-    res = _chromium(f"--screenshot={shot}", "--window-size=1200,2000", url, cwd=tmp_path)
+    res = run_chromium(f"--screenshot={shot}", "--window-size=1200,2000", url, cwd=tmp_path)
     assert shot.exists(), res.stderr[-2000:]
     import matplotlib.image as mpimg
 

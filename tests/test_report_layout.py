@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import tempfile
 import warnings
 from html.parser import HTMLParser
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import CHROMIUM, run_chromium
 
 import structest
 from structest.codes import ECONOMIES, INDUSTRIES
 from structest.report import html as rhtml
 
-CHROMIUM = shutil.which("chromium") or (
-    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-)
 #: every section of the report, by its anchor
 SECTIONS = {
     "compare": "Bayesian vs reduced form",
@@ -109,28 +103,6 @@ def _tree(text: str) -> _Tree:
     return t
 
 
-def _chromium(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    profile = tempfile.mkdtemp()
-    cmd = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-        f"--user-data-dir={profile}",
-        *args,
-    ]
-    try:
-        return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120)
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-
-
 #: appended to a copy of the page: the browser writes the verdict box's layout into the title
 _PROBE = (
     "<script>window.addEventListener('load',function(){"
@@ -145,7 +117,7 @@ def test_verdict_box_is_in_the_first_screen(report, tmp_path):
     _, _, path, text = report
     probe = tmp_path / "probe.html"
     probe.write_text(text.replace("</body>", _PROBE + "</body>"), encoding="utf-8")
-    dom = _chromium("--window-size=1280,800", "--dump-dom", probe.as_uri(), cwd=tmp_path)
+    dom = run_chromium("--window-size=1280,800", "--dump-dom", probe.as_uri(), cwd=tmp_path)
     assert dom.returncode == 0, dom.stderr[-2000:]
     m = re.search(r"<title>LAYOUT ([-\d. ]+)</title>", dom.stdout)
     assert m, dom.stdout[:500]
@@ -156,7 +128,9 @@ def test_verdict_box_is_in_the_first_screen(report, tmp_path):
     assert bottom - top > 100  # a box with content, not an empty strip
 
     shot = tmp_path / "shot.png"
-    res = _chromium(f"--screenshot={shot}", "--window-size=1280,800", path.as_uri(), cwd=tmp_path)
+    res = run_chromium(
+        f"--screenshot={shot}", "--window-size=1280,800", path.as_uri(), cwd=tmp_path
+    )
     assert shot.exists(), res.stderr[-2000:]
     import matplotlib.image as mpimg
 

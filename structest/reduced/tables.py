@@ -188,9 +188,18 @@ def regression_table(
     if len(plain) != len(results):
         extra_columns = dict(extra_columns or {})
         extra_stats = dict(extra_stats or {})
+        # column names given for every column: the plain results keep theirs, the other
+        # columns are named by theirs (extra columns sit on the right, in order)
+        given = list(column_names) if column_names is not None else None
+        if given is not None and len(given) == len(results):
+            column_names = [given[k] for k, r in enumerate(results) if isinstance(r, Results)]
         for k, r in enumerate(results):
             if isinstance(r, TableColumn):
-                name = r.name or f"({k + 1})"
+                name = (
+                    given[k]
+                    if given is not None and len(given) == len(results)
+                    else (r.name or f"({k + 1})")
+                )
                 unc = (
                     pd.DataFrame({"lower": r.lower, "upper": r.upper})
                     if r.lower is not None

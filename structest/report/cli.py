@@ -223,8 +223,10 @@ def echo_verdict(result: object, problems: list[str], verdict: dict) -> None:
     table = result.summary()  # type: ignore[attr-defined]
     div = int(result.idata.sample_stats["diverging"].values.sum())  # type: ignore[attr-defined]
     state = "OK" if not problems else f"{len(problems)} problem(s)"
+    rhat = table["r_hat"].max()
+    rhat_text = f"{rhat:.3f}" if rhat == rhat else "- (one chain)"  # NaN with one chain
     typer.echo(
-        f"convergence: {state} (divergences {div}, max R-hat {table['r_hat'].max():.3f}, "
+        f"convergence: {state} (divergences {div}, max R-hat {rhat_text}, "
         f"min bulk ESS {table['ess_bulk'].min():.0f})"
     )
     for msg in problems:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ...errors import StructestError
 from ..design import Design
 from ..priors import PriorTuple, pymc_dist
 from ..program import Builder, Layout, Sites, structural_program
@@ -19,12 +20,25 @@ from ..spec import ModelSpec
 from . import NutsRun, sample_stats
 
 
+def import_pymc() -> Any:
+    """The ``pymc`` module; a one-line :class:`StructestError` saying how to get it when the
+    installation has none (PyMC is the optional extra ``structest[pymc]``)."""
+    try:
+        import pymc
+    except ImportError as exc:
+        raise StructestError(
+            f"backend='pymc' needs PyMC, which is not installed ({exc}); install it with "
+            "pip install 'structest[pymc]' or use the default backend='numpyro'"
+        ) from None
+    return pymc
+
+
 class PymcBuilder(Builder):
     """:class:`Builder` for PyMC (call inside a ``pm.Model`` context; values are tensors)."""
 
     def __init__(self) -> None:
         super().__init__()
-        import pymc as pm
+        pm = import_pymc()
         import pytensor.tensor as pt
 
         self._pm, self._pt = pm, pt
@@ -68,7 +82,8 @@ def build_model(design: Design, spec: ModelSpec) -> tuple[Any, Sites]:
     """
     import jax
     import jax.numpy as jnp
-    import pymc as pm
+
+    pm = import_pymc()
 
     with jax.enable_x64(True):
         arrays = {k: jnp.asarray(v) for k, v in design.arrays.items()}
@@ -89,8 +104,8 @@ def chain_seeds(seed: int, chains: int) -> list[int]:
 def sample(run: NutsRun) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
     """PyMC's default NUTS (one core); the stored sites as ``(chain, draw, ...)`` arrays."""
     import jax
-    import pymc as pm
 
+    pm = import_pymc()
     m, _ = build_model(run.design, run.spec)
     with m, jax.enable_x64(True):
         idata = pm.sample(
