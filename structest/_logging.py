@@ -85,3 +85,16 @@ def configure_logging(verbosity: int = 0) -> logging.Logger:
     # progress lines are INFO records of their own logger: shown unless -q
     logging.getLogger(PROGRESS_LOGGER).setLevel(logging.ERROR if verbosity < 0 else logging.INFO)
     return log
+
+
+def progress(step: str, message: str) -> None:
+    """A progress line of ``step`` (``"fit"``, ``"reduced"``...).
+
+    Under the command line (a handler on the ``structest`` logger: :func:`configure_logging`)
+    it is an INFO record of ``structest.progress.<step>``, shown by default and hidden by
+    ``-q``; from Python it is printed on stderr, as the caller asked for progress.
+    """
+    if logging.getLogger("structest").handlers:
+        logging.getLogger(f"{PROGRESS_LOGGER}.{step}").info("%s", message)
+    else:
+        print(message, file=sys.stderr, flush=True)

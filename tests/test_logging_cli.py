@@ -184,3 +184,18 @@ def test_bad_logging_flags(args, exc, pattern, capsys) -> None:
     if exc is not None:
         res = CliRunner().invoke(cli.app, args)
         assert isinstance(res.exception, exc)
+
+
+def test_quiet_hides_the_reduced_form_progress_lines() -> None:
+    """`structest -q reduced-form --table ...` prints the table and no per-column lines;
+    without -q the per-column progress lines are on stderr."""
+    from typer.testing import CliRunner
+
+    from structest.cli import app
+
+    loud = CliRunner().invoke(app, ["reduced-form", "--table", "C1"])
+    quiet = CliRunner().invoke(app, ["-q", "reduced-form", "--table", "C1"])
+    assert loud.exit_code == 0 and quiet.exit_code == 0, (loud.output, quiet.output)
+    assert "table C1 column 1" in loud.stderr
+    assert "table C1 column" not in quiet.stderr
+    assert "Table C1" in quiet.stdout

@@ -34,7 +34,6 @@ Choices (each column's ``departure`` repeats the ones that apply to it):
 from __future__ import annotations
 
 import numbers
-import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from .._logging import progress as progress_line
 from ..errors import InputFileError, OptionError, SpecError, StructestError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -707,7 +707,7 @@ def fit_table(
         if not s.supported:
             out.unsupported[s.name] = s.why_not
             if progress:
-                print(f"{head}: not supported by the bundled data", file=sys.stderr)
+                progress_line("reduced", f"{head}: not supported by the bundled data")
             continue
         data = ttb_panel if s.data == "ttb" else panel
         t0 = time.perf_counter()
@@ -724,13 +724,13 @@ def fit_table(
                 raise
             out.failed[s.name] = str(exc).splitlines()[0]
             if progress:
-                print(f"{head}: not estimated ({type(exc).__name__})", file=sys.stderr)
+                progress_line("reduced", f"{head}: not estimated ({type(exc).__name__})")
             continue
         dt = time.perf_counter() - t0
         out.seconds[s.name] = dt
         out.append(res)
         if progress:
-            print(f"{head}: {dt:.1f} s", file=sys.stderr)
+            progress_line("reduced", f"{head}: {dt:.1f} s")
     return out
 
 

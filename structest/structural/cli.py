@@ -26,6 +26,7 @@ from .._io import (
     reading,
     writing,
 )
+from .._logging import progress as progress_line
 from ..errors import OptionError
 from .spec import DEFAULT_MODEL
 
@@ -222,10 +223,10 @@ def register(app: typer.Typer) -> None:
 
         set_host_devices(strict=False)  # one XLA CPU device per core: chains in parallel
         panel = load_panel_option(data)
-        typer.echo(
+        progress_line(
+            "fit",
             f"fitting '{spec.name}' ({chains} chains x {draws} draws, {tune} warm-up, "
             f"{backend.value}) on {len(panel)} obs -> {out}",
-            err=True,
         )
         t0 = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:

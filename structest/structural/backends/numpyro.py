@@ -130,9 +130,9 @@ class _ChainProgress:
         self._beat.start()
 
     def _say(self, text: str) -> None:
-        import sys
+        from ..._logging import progress
 
-        print(text, file=sys.stderr, flush=True)
+        progress("fit", text)
 
     def _elapsed(self) -> str:
         import time
