@@ -194,6 +194,21 @@ OUT_FORMATS = {".tex": "latex", ".html": "html", ".htm": "html", ".docx": "docx"
 _SPEC_CLUSTER = object()
 
 
+def _given(
+    estimator: str | None,
+    sample: str | None,
+    lower: float | None,
+    cluster: object = _SPEC_CLUSTER,
+) -> dict[str, object]:
+    """The options the user gave (a named spec's own defaults fill the rest); ``cluster``
+    None means heteroskedasticity-robust and is passed on."""
+    given = {"estimator": estimator, "sample": sample, "lower": lower}
+    kwargs: dict[str, object] = {k: v for k, v in given.items() if v is not None}
+    if cluster is not _SPEC_CLUSTER:
+        kwargs["cluster"] = cluster
+    return kwargs
+
+
 def _out_format(out: Path) -> str:
     """The table format of ``--out`` from its extension (one-line refusal otherwise)."""
     ext = out.suffix.lower()
@@ -253,16 +268,7 @@ def _run_specs(
     panel = _load_ttb_panel(data) if all(need_ttb) else _load_main_panel(data)
     fits = []
     for sp, est in zip(specs, estimators, strict=True):
-        kwargs: dict[str, object] = {}
-        if est is not None:
-            kwargs["estimator"] = est
-        if sample is not None:
-            kwargs["sample"] = sample
-        if lower is not None:
-            kwargs["lower"] = lower
-        if cluster is not _SPEC_CLUSTER:
-            kwargs["cluster"] = cluster
-        fits.append(fit_reduced_form(panel, sp, **kwargs))
+        fits.append(fit_reduced_form(panel, sp, **_given(est, sample, lower, cluster)))
     heads = [
         f"{tables.ESTIMATOR_NAMES.get(r.estimator, r.estimator)}: {sp}"
         for r, sp in zip(fits, specs, strict=True)
@@ -313,14 +319,7 @@ def _run_spec(
         panel = _load_ttb_panel(data)
     else:
         panel = _load_main_panel(data)
-    kwargs: dict[str, object] = {}
-    if estimator is not None:
-        kwargs["estimator"] = estimator
-    if sample is not None:
-        kwargs["sample"] = sample
-    if lower is not None:
-        kwargs["lower"] = lower
-    res = fit_reduced_form(panel, spec, **kwargs)
+    res = fit_reduced_form(panel, spec, **_given(estimator, sample, lower))
     used_sample = getattr(res, "sample", sample or "all")
     used_est = getattr(res, "estimator", shown_est)
     typer.echo(

@@ -227,11 +227,15 @@ class PaperSpec:
     options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     outcome: str = "tariff"
     fe: str = ""
-    departure: str = ""
     departures: tuple[str, ...] = ()
     supported: bool = True
     why_not: str = ""
     title: str = ""
+
+    @property
+    def departure(self) -> str:
+        """The departures joined by ``"; "`` (one line)."""
+        return "; ".join(self.departures)
 
 
 _EST_NAMES = {"ols": "OLS", "iv": "Linear-IV", "tobit": "Tobit", "tobit_iv": "Tobit-IV"}
@@ -280,7 +284,6 @@ def _spec(
         options=MappingProxyType(options),
         outcome=outcome,
         fe=fe_words,
-        departure="; ".join(dict.fromkeys(dep)),
         departures=tuple(dict.fromkeys(dep)),
         supported=not why_not,
         why_not=why_not,
