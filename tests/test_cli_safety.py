@@ -261,6 +261,14 @@ BAD = [
         r"writing fit\.nc there would destroy the input --compare",
     ),
     ("report --fit {fit} --out {tmp}/r --chains 2", {}, r"--chains only apply when fitting"),
+    ("report --fit {fit} --out {tmp}/r --backend pymc", {}, r"--backend only apply when fitting"),
+    (
+        "report --fit {fit} --out {tmp}/r --float32 --no-log-likelihood",
+        {},
+        r"--float32, --log-likelihood only apply when fitting",
+    ),
+    ("report --out {tmp}/r --target-accept 1.5", {}, r"--target-accept"),
+    ("report --out {tmp}/r --backend stan", {}, r"'--backend'"),
     ("report --out {tmp}/r --chains 0", {}, r"'--chains'"),
     ("report --out {tmp}/r --tune -5", {}, r"'--tune'"),
     ("report --fit {notnc} --out {tmp}/r", {}, r"--fit \S*notnc\.nc: not a NetCDF file"),
@@ -427,7 +435,8 @@ class _FakeFit:
             sample_stats={"diverging": SimpleNamespace(values=np.zeros((1, 5), bool))}
         )
 
-    def save(self, path):
+    def save(self, path, **storage):
+        self.storage = storage
         return atomic_write_bytes(path, HDF5 + b"fake fit")
 
     def summary(self) -> pd.DataFrame:
@@ -508,6 +517,47 @@ def test_report_strict_exit_status(strict, code, tmp_path, capsys, monkeypatch) 
     got, stdout, err = _run(capsys, args + (["--strict"] if strict else []))
     assert got == code, err
     assert (out / "index.html").exists() and str(out / "index.html") in stdout
+
+
+@pytest.mark.parametrize(
+    ("extra", "storage", "sampler"),
+    [
+        ([], {"log_likelihood": False}, {"backend": "numpyro", "target_accept": 0.95}),
+        (
+            ["--log-likelihood", "--float32", "--backend", "pymc", "--target-accept", "0.9"],
+            {"float32": True},
+            {"backend": "pymc", "target_accept": 0.9},
+        ),
+        (["--no-compress", "--no-progress"], {"compress": False, "log_likelihood": False}, {}),
+    ],
+)
+def test_report_passes_sampler_and_storage_options(
+    extra, storage, sampler, fake_fit, tmp_path, capsys, monkeypatch
+) -> None:
+    """``report`` (fitting) takes fit's sampler and storage options; fit.nc leaves the
+    pointwise log-likelihood out unless asked."""
+    saved = []
+    monkeypatch.setattr(
+        _FakeFit,
+        "save",
+        lambda self, path, **kw: saved.append(kw) or atomic_write_bytes(path, HDF5 + b"fake fit"),
+    )
+    monkeypatch.setattr(structest.report.cli, "echo_verdict", lambda *a: None)
+
+    def write(result, panel, out, **kw):
+        (Path(out) / "index.html").write_text("<title>structest report</title>")
+        return Path(out) / "index.html"
+
+    monkeypatch.setattr(structest.report.html, "write_report", write)
+    (tmp_path / "p.csv").write_text("x\n")
+    args = ["report", "--data", tmp_path / "p.csv", "--out", tmp_path / "rep", "--no-reduced"]
+    code, _, err = _run(capsys, args + extra)
+    assert code == 0, err
+    assert saved == [storage]
+    call = fake_fit.calls[0]
+    assert {k: call[k] for k in sampler} == sampler
+    if "--no-progress" in extra:
+        assert call["progress_bar"] is False
 
 
 def test_failed_commands_leave_no_new_folders(tmp_path, capsys, monkeypatch) -> None:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import warnings
 
+import h5py
 import numpy as np
 import pytest
 from conftest import CHROMIUM, run_chromium
@@ -168,5 +169,8 @@ def test_cli_report_fresh_clone_one_command(tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     text = (out / "index.html").read_text()
     assert (out / "fit.nc").exists()
+    with h5py.File(out / "fit.nc") as h5:  # the pointwise log-likelihood is left out
+        assert "posterior" in h5 and "log_likelihood" not in h5
+    assert "no log-likelihood (recomputed on load)" in res.stderr
     assert len(IMG.findall(text)) == len(list((out / "figures").glob("*.png"))) >= 9
     assert "3071 obs" in text

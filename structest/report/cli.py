@@ -23,11 +23,21 @@ from .._io import (
 )
 from ..errors import OptionError
 from ..structural.cli import (
+    BACKEND_OPTION,
+    COMPRESS_OPTION,
+    FLOAT32_OPTION,
     MAX_SEED,
+    PROGRESS_OPTION,
+    STORAGE_DEFAULTS,
+    TARGET_ACCEPT_OPTION,
+    Backend,
     bundled_panel_file,
+    describe_storage,
+    file_size,
     load_model_option,
     load_panel_option,
     model_file,
+    save_options,
 )
 from ..structural.spec import DEFAULT_MODEL
 
@@ -40,7 +50,12 @@ _progress = logging.getLogger("structest.progress.report")
 _INPUT = {"exists": True, "dir_okay": False, "readable": True}
 
 
+#: Options that only apply when the report fits the model (``--fit`` omitted).
+FIT_ONLY = ("target_accept", "backend", "progress", "float32", "log_likelihood", "compress")
+
+
 def report(
+    ctx: typer.Context,
     fit: Path | None = typer.Option(
         None,
         "--fit",
@@ -87,6 +102,17 @@ def report(
         "--strict",
         help="exit with status 1 when the sampler reports problems (the report is written)",
     ),
+    target_accept: float = TARGET_ACCEPT_OPTION,
+    backend: Backend = BACKEND_OPTION,
+    progress: bool = PROGRESS_OPTION,
+    float32: bool = FLOAT32_OPTION,
+    log_likelihood: bool = typer.Option(
+        False,
+        "--log-likelihood/--no-log-likelihood",
+        help="Store the pointwise log-likelihood in fit.nc (default: left out, 6x smaller; "
+        "loading the fit computes it again for LOO).",
+    ),
+    compress: bool = COMPRESS_OPTION,
 ) -> None:
     """Write a self-contained HTML report of a structural fit."""
     from .._devices import default_host_devices
@@ -98,6 +124,11 @@ def report(
     if not fitting:
         named = (("--model", model), ("--chains", chains), ("--draws", draws), ("--tune", tune))
         given = [name for name, v in named if v is not None]
+        given += [
+            "--" + name.replace("_", "-")
+            for name in FIT_ONLY
+            if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"
+        ]
         if given:
             raise OptionError(
                 f"{', '.join(given)} only apply when fitting; with --fit {fit} leave them out"
@@ -115,6 +146,7 @@ def report(
             f"--compare: fits are named by their file name and {twice} is given twice; "
             "rename one of the files"
         )
+    storage = save_options(compress=compress, float32=float32, log_likelihood=log_likelihood)
     default_host_devices()
     named_fits = [("--fit", fit), *(("--compare", c) for c in compare)]
     for what, p in named_fits:
@@ -161,9 +193,25 @@ def report(
                 tune,
                 pan,
             )
-            result = fit_model(pan, spec, chains=chains, draws=draws, tune=tune, seed=seed)
+            result = fit_model(
+                pan,
+                spec,
+                chains=chains,
+                draws=draws,
+                tune=tune,
+                seed=seed,
+                target_accept=target_accept,
+                backend=backend.value,
+                progress_bar=None if progress else False,
+            )
             with writing("--out", out / "fit.nc"):
-                result.save(out / "fit.nc")
+                result.save(out / "fit.nc", **storage)
+            _progress.info(
+                "wrote %s: %s (%s)",
+                out / "fit.nc",
+                file_size(out / "fit.nc"),
+                describe_storage(**{**STORAGE_DEFAULTS, **storage}),
+            )
         else:
             with reading("--fit", fit):
                 result = StructuralFit.load(fit, pan)

@@ -107,11 +107,14 @@ def check_fit_suffix(out: Path, what: str = "--out") -> None:
         )
 
 
+#: The storage defaults of :meth:`StructuralFit.save`.
+STORAGE_DEFAULTS: dict[str, bool] = {"compress": True, "float32": False, "log_likelihood": True}
+
+
 def save_options(*, compress: bool, float32: bool, log_likelihood: bool) -> dict[str, bool]:
     """The keyword arguments of :meth:`StructuralFit.save` that differ from its defaults."""
     given = {"compress": compress, "float32": float32, "log_likelihood": log_likelihood}
-    defaults = {"compress": True, "float32": False, "log_likelihood": True}
-    return {k: v for k, v in given.items() if v != defaults[k]}
+    return {k: v for k, v in given.items() if v != STORAGE_DEFAULTS[k]}
 
 
 def describe_storage(
@@ -134,6 +137,30 @@ def file_size(path: str | Path) -> str:
         if n >= div:
             return f"{n / div:.1f} {unit}"
     return f"{n} B"
+
+
+#: Options shared by ``fit`` and ``report`` (one definition; typer reads them as defaults).
+TARGET_ACCEPT_OPTION: Any = typer.Option(
+    0.95,
+    "--target-accept",
+    callback=float_option(low=0.0, high=1.0, low_open=True, high_open=True),
+    help="NUTS target acceptance in (0, 1) (higher: smaller steps, fewer divergences, slower).",
+)
+BACKEND_OPTION: Any = typer.Option(
+    Backend.numpyro, "--backend", help="Sampler: numpyro (default) or pymc."
+)
+PROGRESS_OPTION: Any = typer.Option(
+    True, "--progress/--no-progress", help="Progress bar (off when CI is set)."
+)
+FLOAT32_OPTION: Any = typer.Option(
+    False,
+    "--float32",
+    help="Store draws and pointwise log-likelihood in float32 (about half the "
+    "file; read back as float64).",
+)
+COMPRESS_OPTION: Any = typer.Option(
+    True, "--compress/--no-compress", help="zlib-compress the NetCDF file."
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -165,40 +192,23 @@ def register(app: typer.Typer) -> None:
             1000, "--tune", min=0, help="Warm-up iterations per chain (>= 0)."
         ),
         seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="Random seed (>= 0)."),
-        target_accept: float = typer.Option(
-            0.95,
-            "--target-accept",
-            callback=float_option(low=0.0, high=1.0, low_open=True, high_open=True),
-            help="NUTS target acceptance in (0, 1) (higher: smaller steps, fewer "
-            "divergences, slower).",
-        ),
-        backend: Backend = typer.Option(
-            Backend.numpyro, "--backend", help="Sampler: numpyro (default) or pymc."
-        ),
-        progress: bool = typer.Option(
-            True, "--progress/--no-progress", help="Progress bar (off when CI is set)."
-        ),
+        target_accept: float = TARGET_ACCEPT_OPTION,
+        backend: Backend = BACKEND_OPTION,
+        progress: bool = PROGRESS_OPTION,
         strict: bool = typer.Option(
             False,
             "--strict",
             help="Exit with status 1 when the sampler reports problems (divergences, "
             "R-hat, ESS); the fit is written anyway.",
         ),
-        float32: bool = typer.Option(
-            False,
-            "--float32",
-            help="Store draws and pointwise log-likelihood in float32 (about half the "
-            "file; read back as float64).",
-        ),
+        float32: bool = FLOAT32_OPTION,
         log_likelihood: bool = typer.Option(
             True,
             "--log-likelihood/--no-log-likelihood",
             help="Store the pointwise log-likelihood (the largest part of the file); "
             "without it, loading the fit computes it again for LOO.",
         ),
-        compress: bool = typer.Option(
-            True, "--compress/--no-compress", help="zlib-compress the NetCDF file."
-        ),
+        compress: bool = COMPRESS_OPTION,
     ) -> None:
         """Fit the structural model (NumPyro NUTS), save it and print a summary."""
         from .._devices import default_host_devices
