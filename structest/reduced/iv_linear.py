@@ -33,6 +33,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import EstimationError, StructestError
+from . import _pyfixest as pfx
 from .data import Sample
 from .formula import Formula
 from .ols_iv import _feols, _order, check_ssc, first_stage_stats, ssc_factor
@@ -115,7 +116,7 @@ def _demeaned(f: Formula, rhs: tuple[str, ...], df: pd.DataFrame) -> tuple[Any, 
         no_intercept=f.no_intercept,
     )
     fit = _feols(g.to_pyfixest(), df, None, None, g)
-    return fit, [str(n) for n in fit._coefnames]
+    return fit, pfx.coef_names(fit)
 
 
 def partial_out(
@@ -155,11 +156,11 @@ def partial_out(
             f"iv '{f.text}': exogenous regressor(s) {odd} are collinear with the endogenous "
             "regressors or the instruments: drop them"
         )
-    XA, XB = np.asarray(fit_a._X, dtype=float), np.asarray(fit_b._X, dtype=float)
-    dropped = tuple(str(v) for v in (getattr(fit_a, "_collin_vars", None) or []))
+    (ya, XA), (_, XB) = pfx.demeaned(fit_a), pfx.demeaned(fit_b)
+    dropped = tuple(pfx.dropped_collinear(fit_a))
     clusters = pd.factorize(df[cluster])[0] if cluster is not None else None
     return IVData(
-        y=np.asarray(fit_a._Y, dtype=float).ravel(),
+        y=ya,
         X=XA[:, [names_a.index(n) for n in exog_a]],
         E=XA[:, [names_a.index(n) for n in f.endog]],
         Z=XB[:, [names_b.index(n) for n in f.instruments]],

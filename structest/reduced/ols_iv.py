@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import EstimationError, OptionError, SpecError
+from . import _pyfixest as pfx
 from ._pyfixest import import_pyfixest
 from .data import Sample
 from .formula import Formula
@@ -281,8 +282,8 @@ def _check_information(fit: Any, f: Formula, sample: Sample, what: str) -> None:
     from .hdfe import encode, fe_rank, no_dof_message
 
     df = sample.df
-    n = int(fit._N)
-    p = len(fit._coefnames)
+    n = pfx.nobs(fit)
+    p = len(pfx.coef_names(fit))
     fe = encode(df, f.fe)
     rank, levels, exact = fe_rank(fe)
     if exact and n - rank - p <= 0:
@@ -293,7 +294,7 @@ def _check_information(fit: Any, f: Formula, sample: Sample, what: str) -> None:
             f"{what}: '{f.depvar}' does not vary in the estimation sample (all {len(y)} values "
             f"equal {y[0]:g}): nothing to explain"
         )
-    u = np.asarray(fit._u_hat, dtype=float).ravel()
+    u = pfx.residuals(fit)
     if float(u @ u) <= 1e-20 * float(((y - y.mean()) ** 2).sum()):
         raise EstimationError(
             f"{what}: perfect fit: the fixed effects ({' + '.join(f.fe) or 'none'}) and "
@@ -318,22 +319,22 @@ def _order(names: list[str], f: Formula) -> list[str]:
 def _result_from_fit(
     fit: Any, f: Formula, sample: Sample, estimator: str, cluster: str | None
 ) -> Results:
-    names = [str(n) for n in fit._coefnames]
+    names = pfx.coef_names(fit)
     order = _order(names, f)
     params = _series(fit, "coef").reindex(order)
     se = _series(fit, "se").reindex(order)
-    vcov = pd.DataFrame(np.asarray(fit._vcov), index=names, columns=names).loc[order, order]
-    n_used = int(fit._N)
+    vcov = pd.DataFrame(pfx.vcov(fit), index=names, columns=names).loc[order, order]
+    n_used = pfx.nobs(fit)
     notes = []
-    collin = [str(v) for v in (getattr(fit, "_collin_vars", None) or [])]
+    collin = pfx.dropped_collinear(fit)
     if collin:
         notes.append(f"dropped as collinear with the fixed effects / regressors: {collin}")
     if n_used != len(sample.df):  # should not happen: NaNs were removed beforehand
         sample.dropped.append(("removed by pyfixest", len(sample.df) - n_used))
     G = None
     if cluster:
-        G = int(np.atleast_1d(fit._G)[0])
-    r2w = getattr(fit, "_r2_within", None)
+        G = pfx.n_clusters(fit)
+    r2, r2w = pfx.r2(fit)
     return Results(
         estimator=estimator,
         formula=f.text,
@@ -346,8 +347,8 @@ def _result_from_fit(
         fe=f.fe,
         cluster=cluster,
         n_clusters=G,
-        r2=float(fit._r2) if np.isfinite(fit._r2) else None,
-        r2_within=None if r2w is None or not np.isfinite(r2w) else float(r2w),
+        r2=r2,
+        r2_within=r2w,
         df_t=(G - 1) if G else None,
         notes=notes,
         extra={"pyfixest": fit},
@@ -440,7 +441,7 @@ def first_stage_stats(
         rhs = " + ".join([*f.exog, *f.instruments])
         fml = f"{endog} ~ {rhs}" + (f" | {' + '.join(f.fe)}" if f.fe else "")
         fit = _feols(fml, sample.df, cluster, ssc, f)
-        names = [str(n) for n in fit._coefnames]
+        names = pfx.coef_names(fit)
         idx = [names.index(z) for z in f.instruments if z in names]
         if len(idx) < len(f.instruments):
             lost = [z for z in f.instruments if z not in names]
@@ -449,18 +450,17 @@ def first_stage_stats(
                 f"fixed effects ({' + '.join(f.fe) or 'none'}) or collinear with the exogenous "
                 "regressors: they carry no information"
             )
-        b = np.asarray(fit._beta_hat)[idx]
-        V = np.asarray(fit._vcov)[np.ix_(idx, idx)]
+        b = pfx.coef(fit)[idx]
+        # Wald statistic of the excluded instruments (pyfixest's public wald_test)
+        wald = pfx.wald(fit, list(f.instruments)) / max(len(idx), 1)
         if ssc == "stata":
-            V = V * stata_rescale(sample.df, f.fe, len(names), cluster)[0]
-        wald = float(b @ np.linalg.solve(V, b)) / max(len(idx), 1)
+            wald /= stata_rescale(sample.df, f.fe, len(names), cluster)[0]
         from scipy import stats
 
-        G = int(np.atleast_1d(fit._G)[0]) if cluster else None
-        df2 = (G - 1) if G else int(fit._N) - len(names)
+        G = pfx.n_clusters(fit) if cluster else None
+        df2 = (G - 1) if G else pfx.nobs(fit) - len(names)
         # partial R2 of the excluded instruments (FE and exogenous regressors partialled out)
-        X = np.asarray(fit._X)
-        y = np.asarray(fit._Y).ravel()
+        y, X = pfx.demeaned(fit)
         exo_idx = [i for i in range(len(names)) if i not in idx]
         if exo_idx:
             Xe = X[:, exo_idx]
@@ -485,12 +485,12 @@ def first_stage_stats(
 def _iv_r2(fit: Any, f: Formula, sample: Sample) -> tuple[float | None, float | None]:
     """R-squared of a 2SLS fit from the structural residuals ``y - X b`` (X with the
     endogenous regressors), overall and within the fixed effects (as pyfixest for OLS)."""
-    u = np.asarray(fit._u_hat, dtype=float).ravel()
+    u = pfx.residuals(fit)
     y = pd.to_numeric(sample.df[f.depvar], errors="coerce").to_numpy(dtype=float)
     ssu, ssy = float(u @ u), float(((y - y.mean()) ** 2).sum())
     if len(u) != len(y) or ssy <= 0:
         return None, None
-    yd = np.asarray(fit._Y, dtype=float).ravel()
+    yd = pfx.demeaned(fit)[0]
     within = 1.0 - ssu / float(yd @ yd) if f.fe and float(yd @ yd) > 0 else None
     return 1.0 - ssu / ssy, within
 
@@ -540,12 +540,7 @@ def fit_iv(
     apply_ssc_note(res, ssc, sample.df, f.fe)
     res.first_stage = first_stage_stats(f, sample, cluster, ssc)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fit.first_stage()
-            fit.IV_Diag()
-        if len(f.endog) == 1:
-            res.first_stage[f.endog[0]]["effective_F"] = float(fit._eff_F)
+        res.first_stage[f.endog[0]]["effective_F"] = pfx.effective_f(fit)
     except Exception as exc:  # diagnostics are optional extras
         res.notes.append(f"pyfixest IV diagnostics unavailable: {exc}")
     add_weak_iv_diagnostics(res, f, sample, cluster, ssc)
