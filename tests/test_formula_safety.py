@@ -283,6 +283,44 @@ def test_ols_and_uncensored_tobit_agree(small, formula):
     )
 
 
+#: The IV counterparts: 2SLS and the uncensored control-function Tobit-IV give the same
+#: coefficients (OLS on exog, endog and the first-stage residual = 2SLS), so both estimators
+#: must build the same design from the same formula.
+PARITY_IV = [
+    "tariff ~ I(rta + gsp) + C(year) | imp_ind | log_dva ~ log_dva_services",
+    "tariff ~ rta | importer^industry | log_dva ~ log_dva_services",
+    "tariff ~ rta + log(mfn + 1) + i(year, rta) | imp_ind | log_dva ~ log_dva_services",
+]
+
+
+@pytest.mark.parametrize("formula", PARITY_IV)
+def test_iv_and_uncensored_tobit_iv_agree(small, formula):
+    iv = fit_reduced_form(small, formula, estimator="iv")
+    tiv = fit_reduced_form(small, formula, estimator="tobit_iv", upper=None)
+    assert list(iv.params.index) == list(tiv.params.index)
+    assert iv.nobs == tiv.nobs
+    np.testing.assert_allclose(tiv.params.to_numpy(), iv.params.to_numpy(), rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("rhs", "pattern"),
+    [
+        ("I(log_dva + nosuch) | imp_ind", r"nosuch"),
+        ("C(nosuch) | imp_ind", r"nosuch"),
+        ("rta | importer^nosuch", r"nosuch"),
+    ],
+)
+def test_same_refusal_for_every_estimator(small, rhs, pattern):
+    """A term naming a missing column: one message, whichever estimator is asked."""
+    messages = set()
+    for est in ESTIMATORS:
+        fml = f"tariff ~ {rhs}" + (" | log_dva ~ log_dva_services" if "iv" in est else "")
+        with pytest.raises(StructestError, match=pattern) as err:
+            fit_reduced_form(small, fml, estimator=est)
+        messages.add(str(err.value).replace(" | log_dva ~ log_dva_services", ""))
+    assert len(messages) == 1, messages
+
+
 def test_collinear_regressor_dropped_by_both(small):
     """Before: Tobit kept a regressor constant within the FE cells and returned garbage."""
     df = small.df.assign(cell_mfn=small.df.groupby("imp_ind")["mfn"].transform("mean"))
