@@ -291,6 +291,14 @@ def echo_verdict(result: object, problems: list[str], verdict: dict) -> None:
             f"{verdict['checks_passed']} of {verdict['checks_total']} checks passed"
             + ("" if k >= 0.8 * n else " (the model misses the others: see the report)")
         )
+        cf = verdict.get("counterfactual")
+        if cf:
+            (o, olo, ohi), (a, alo, ahi) = cf["optimal"], cf["applied"]
+            typer.echo(
+                f"counterfactual: FVA +{cf['growth']:g} log points inside RTAs: optimal tariff "
+                f"{o:+.2f} pp [{olo:.2f}, {ohi:.2f}], applied {a:+.2f} pp [{alo:.2f}, "
+                f"{ahi:.2f}] (the paper: {cf['paper']:+.2f} pp)"
+            )
 
 
 def register(app: typer.Typer) -> None:
