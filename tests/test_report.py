@@ -10,6 +10,7 @@ import warnings
 
 import h5py
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import CHROMIUM, run_chromium
 from typer.testing import CliRunner
@@ -110,6 +111,8 @@ def test_cli_report_from_saved_fit(tiny, tmp_path):
     m = re.search(r"posterior predictive checks: (\d+) of (\d+) statistics", res.output)
     assert m and 0 <= int(m[1]) <= int(m[2]) and int(m[2]) > 5
     assert f"report: {out / 'index.html'}" in res.output
+    # progress by section, in order
+    assert re.findall(r"report \[(\d)/7\] ", res.output) == list("1234567")
 
 
 @pytest.mark.parametrize("option", ["--data", "--panel"])  # --panel: the old name, hidden
@@ -266,3 +269,34 @@ def test_reconcile_fva_against_independent_computations(rta_fit):
     assert abs(table.loc[3, "estimate"]) <= abs(table.loc[2, "estimate"]) + 1e-12
     np.testing.assert_allclose(table["vs_paper"], table["estimate"] / -2.69)
     assert any("constant within the cells" in n for n in notes)
+
+
+def test_median_check_against_hand_cases():
+    """Posterior medians against the Tobit's interval: inside, below, above; restricted and
+    unestimated rows left out."""
+    from structest.report.compare import median_check
+
+    rows = [
+        # row, column, estimate, lo, hi, median, prior_median
+        ("a", "posterior", 0.5, 0.0, 1.0, 0.4, -2.0),
+        ("a", "Tobit", 0.6, 0.1, 1.1, np.nan, np.nan),
+        ("b", "posterior", -0.2, -0.3, -0.1, -0.22, -1.9),
+        ("b", "Tobit", 1.5, -0.15, 3.2, np.nan, np.nan),
+        ("c", "posterior", 0.0, -0.1, 0.1, -0.05, 0.3),
+        ("c", "Tobit", -1.6, -3.1, -0.06, np.nan, np.nan),
+        ("d", "posterior", 0.0, 0.0, 0.0, 0.0, np.nan),  # restricted: left out
+        ("d", "Tobit", 1.0, 0.5, 1.5, np.nan, np.nan),
+        ("e", "posterior", 1.0, 0.5, 1.5, 1.0, 1.0),
+        ("e", "Tobit", np.nan, np.nan, np.nan, np.nan, np.nan),  # not estimated: left out
+        ("a", "OLS", 5.0, 4.0, 6.0, np.nan, np.nan),
+    ]
+    long = pd.DataFrame(
+        rows, columns=["row", "column", "estimate", "lo", "hi", "median", "prior_median"]
+    )
+    mc = median_check(long, "Tobit")
+    assert list(mc.index) == ["a", "b", "c"]
+    assert list(mc["side"]) == ["inside", "below", "above"]
+    assert list(mc["inside"]) == [True, False, False]
+    np.testing.assert_allclose(mc["median"], [0.4, -0.22, -0.05])
+    np.testing.assert_allclose(mc["prior_median"], [-2.0, -1.9, 0.3])
+    assert list(median_check(long, "OLS")["side"]) == ["below"]

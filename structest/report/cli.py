@@ -291,6 +291,14 @@ def echo_verdict(result: object, problems: list[str], verdict: dict) -> None:
             f"{verdict['checks_passed']} of {verdict['checks_total']} checks passed"
             + ("" if k >= 0.8 * n else " (the model misses the others: see the report)")
         )
+        med = verdict.get("tobit_medians")
+        if med:
+            k, n, outside = med
+            typer.echo(
+                f"against the FE Tobit: posterior median inside its 90% interval for {k} of {n} "
+                "coefficients"
+                + (f" (outside: {', '.join(outside)}; causes in the report)" if outside else "")
+            )
         cf = verdict.get("counterfactual")
         if cf:
             (o, olo, ohi), (a, alo, ahi) = cf["optimal"], cf["applied"]

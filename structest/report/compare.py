@@ -80,6 +80,54 @@ def _posterior_expr(post: Any, expr: str, rta_regime: bool) -> np.ndarray | None
     return sum(get(p) for p in expr.split("+"))
 
 
+def _names(expr: str, rta_regime: bool) -> list[str]:
+    """The posterior variables :func:`_posterior_expr` reads for ``expr``."""
+    if expr == "rta":
+        return ["intercept"]
+    names = [p for p in expr.split("+") if p != "g_DVA_rta"]
+    return [n[: -len("_rta")] if not rta_regime and n.endswith("_rta") else n for n in names]
+
+
+def median_check(long: pd.DataFrame, estimator: str = "Tobit") -> pd.DataFrame:
+    """Whether the posterior median of each coefficient lies inside a reduced form's interval.
+
+    Overlap of two intervals proves little; a posterior median outside the fixed-effects
+    estimator's interval is a disagreement to explain (issue 12's criterion).
+
+    Parameters
+    ----------
+    long
+        :func:`coefficient_table`'s long table.
+    estimator
+        The reduced-form column (``"Tobit"``: censored at 0 and MFN, the fit's effects).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``row`` (rows the posterior does not restrict to one value and the
+        estimator estimates): ``median``, ``prior_median`` (NaN without prior draws),
+        ``lo``, ``hi`` (the estimator's interval), ``inside`` (bool) and ``side``
+        (``"inside"``, ``"below"``, ``"above"``).
+    """
+    post = long[long["column"] == "posterior"].set_index("row")
+    post = post[post["hi"] > post["lo"]]
+    rf = long[long["column"] == estimator].set_index("row")
+    rows = [r for r in post.index if r in rf.index and np.isfinite(rf.loc[r, "estimate"])]
+    out = pd.DataFrame(index=pd.Index(rows, name="row"))
+    med = post.get("median", post["estimate"])
+    out["median"] = [float(med[r]) for r in rows]
+    out["prior_median"] = [
+        float(post.loc[r, "prior_median"]) if "prior_median" in post else np.nan for r in rows
+    ]
+    out["lo"] = [float(rf.loc[r, "lo"]) for r in rows]
+    out["hi"] = [float(rf.loc[r, "hi"]) for r in rows]
+    out["inside"] = (out["median"] >= out["lo"]) & (out["median"] <= out["hi"])
+    out["side"] = np.where(
+        out["inside"], "inside", np.where(out["median"] < out["lo"], "below", "above")
+    )
+    return out
+
+
 def _truth_value(truth: Mapping[str, Any], expr: str) -> float:
     if expr == "g_DVA_rta":
         return 0.0
@@ -196,6 +244,12 @@ def coefficient_table(
                 }
             )
             continue
+        prior = (
+            _posterior_expr(idata.prior, expr, spec.rta_regime)
+            if "prior" in idata.groups()
+            and all(v in idata.prior for v in _names(expr, spec.rta_regime))
+            else None
+        )
         out.append(
             {
                 "row": label,
@@ -205,6 +259,8 @@ def coefficient_table(
                 "lo": float(np.quantile(d, a)),
                 "hi": float(np.quantile(d, 1 - a)),
                 "nobs": n,
+                "median": float(np.median(d)),
+                "prior_median": float(np.median(prior)) if prior is not None else np.nan,
             }
         )
     if any(e in ("iv", "tobit_iv") for e in estimators):

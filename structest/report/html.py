@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import html
+import time
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -115,6 +116,20 @@ def _table(
         f'<table class="tbl"><caption>{html.escape(caption)}</caption>'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
+
+
+class _Steps:
+    """Progress lines ``report [k/n] <section> (t s)`` (:func:`structest._logging.progress`)."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.k, self.t0 = n, 0, time.perf_counter()
+
+    def __call__(self, what: str) -> None:
+        from .._logging import progress
+
+        self.k += 1
+        elapsed = time.perf_counter() - self.t0
+        progress("report", f"report [{self.k}/{self.n}] {what} ({elapsed:.0f} s)")
 
 
 class _Doc:
@@ -288,7 +303,49 @@ def _compare_section(
         "interval; reduced form: estimate +/- 1.645 SE). Overlapping intervals mean the "
         "structural model and the reduced form agree on that coefficient.",
     )
+    _median_paragraphs(doc, long)
     return long
+
+
+def _median_paragraphs(doc: _Doc, long: pd.DataFrame) -> None:
+    """Posterior medians against the FE Tobit's 90% intervals, with the cause of a conflict."""
+    from .compare import median_check
+
+    if "Tobit" not in set(long["column"]):
+        return
+    mc = median_check(long, "Tobit")
+    if not len(mc):
+        return
+    k = int(mc["inside"].sum())
+    doc.p(
+        f"Posterior medians inside the fixed-effects Tobit's 90% interval: {k} of {len(mc)} "
+        "coefficients (overlapping intervals prove little; a median outside the interval is "
+        "a disagreement).",
+        "ok" if k == len(mc) else "warn",
+    )
+    for row, r in mc[~mc["inside"]].iterrows():
+        prior = r["prior_median"]
+        pulled = np.isfinite(prior) and (
+            (r["side"] == "below" and prior < r["median"])
+            or (r["side"] == "above" and prior > r["median"])
+        )
+        cause = (
+            f" Its prior median is {prior:.2f}, on the same side: the prior pulls the posterior "
+            "away from what the within-cell variation says (see the identification verdicts "
+            'in <a href="#prior">the prior section</a>).'
+            if pulled
+            else (
+                f" Its prior median is {prior:.2f}: not the prior's pull; the structural "
+                "restrictions (censoring at the recording threshold, pooled effects, one error "
+                "model) fit these observations differently from the Tobit."
+                if np.isfinite(prior)
+                else ""
+            )
+        )
+        doc.raw(
+            f'<p class="warn">{html.escape(str(row))}: posterior median {r["median"]:.2f} lies '
+            f"{r['side']} the Tobit's 90% interval [{r['lo']:.2f}, {r['hi']:.2f}].{cause}</p>"
+        )
 
 
 def _ppc_table(summary: pd.DataFrame) -> str:
@@ -611,6 +668,18 @@ def _agreement(long: pd.DataFrame) -> dict[str, tuple[int, int]]:
     return out
 
 
+def _tobit_medians(long: pd.DataFrame) -> tuple[int, int, list[str]] | None:
+    """(posterior medians inside the FE Tobit's 90% interval, coefficients, rows outside)."""
+    from .compare import median_check
+
+    if not len(long) or "Tobit" not in set(long["column"]):
+        return None
+    mc = median_check(long, "Tobit")
+    if not len(mc):
+        return None
+    return int(mc["inside"].sum()), len(mc), [str(r) for r in mc.index[~mc["inside"]]]
+
+
 def _verdict_box(v: Mapping[str, Any]) -> str:
     """The box at the top of the report: the numbers ``structest report`` prints."""
     problems = v["problems"]
@@ -665,6 +734,15 @@ def _verdict_box(v: Mapping[str, Any]) -> str:
             f'{cf["paper"]:.2f} pp) &mdash; see <a href="#reconcile">the steps between '
             "them</a></p>"
         )
+    med = v.get("tobit_medians")
+    if med:
+        k, n, outside = med
+        parts.append(
+            f'<p class="{"ok" if k == n else "warn"}"><b>Against the FE Tobit:</b> posterior '
+            f"median inside its 90% interval for {k} of {n} coefficients"
+            + (f" (outside: {html.escape(', '.join(outside))})" if outside else "")
+            + ' &mdash; see <a href="#compare">the causes</a></p>'
+        )
     agree = v.get("reduced_agreement") or {}
     if agree:
         txt = "; ".join(f"{html.escape(c)} {a} of {t}" for c, (a, t) in agree.items())
@@ -716,7 +794,9 @@ def write_report(
         ``divergences``, ``max_rhat``, ``min_ess``, ``key`` (one dict per quantity of
         :data:`HEADLINE`: ``name, mean, lo, hi, verdict``; 90% interval) and
         ``reduced_agreement`` (estimator -> (coefficients whose 90% interval overlaps
-        the posterior's, coefficients compared)) and ``counterfactual`` (the +0.5 log FVA
+        the posterior's, coefficients compared)), ``tobit_medians`` ((posterior medians
+        inside the FE Tobit's 90% interval, coefficients compared, rows outside) or None)
+        and ``counterfactual`` (the +0.5 log FVA
         exercise inside RTAs: ``paper``, ``optimal`` and ``applied`` as ``[median, lo,
         hi]`` in pp; None when no observation is inside an RTA).
     title
@@ -735,19 +815,27 @@ def write_report(
     out = Path(out_dir)
     doc = _Doc(out)
     # the verdict first: the sections are rendered below it, the long tables last
+    step = _Steps(7)
+    step("reduced forms beside the posterior" if estimators else "coefficient table")
     long = _compare_section(doc, f, panel, truth, estimators)
+    step("posterior predictive checks")
     ip = checks.with_posterior_predictive(f, seed=seed)
     ppc = _ppc_section(doc, ip, panel, seed)
+    step("counterfactual beside the paper")
     cf = _reconcile_section(doc, f)
+    step("prior predictive check")
     _prior_section(doc, idata, panel, seed)
     allfits = None
     if fits:
         allfits = {k: getattr(v, "idata", v) for k, v in fits.items()}
         if not any(v is idata for v in allfits.values()):
             allfits = {spec.name: idata, **allfits}
+    step("PSIS-LOO" + (f" ({len(allfits)} fits)" if allfits else ""))
     _loo_section(doc, idata, allfits)
+    step("convergence and data")
     problems = _convergence_section(doc, idata)
     _data_section(doc, panel)
+    step("verdict and page")
     doc.h("Model specification", id="spec")
     doc.raw(f"<pre>{html.escape(spec.to_toml())}</pre>")
     found: dict[str, Any] = {
@@ -757,6 +845,7 @@ def write_report(
         "checks_total": len(ppc),
         **_headline(f, problems),
         "reduced_agreement": _agreement(long),
+        "tobit_medians": _tobit_medians(long),
         "counterfactual": cf,
     }
     if verdict is not None:
