@@ -15,7 +15,8 @@ Exit status:
 
 * 0 - success;
 * 1 - ``--strict`` (``fit``, ``report``): the outputs were written but the sampler reported
-  problems (divergences, R-hat, ESS);
+  problems (divergences, R-hat, ESS); ``sweep``: some reps did not finish (run the same
+  command again);
 * 2 - a user error: bad option, input file or output path
   (:class:`~structest.errors.StructestError`, or a usage error), printed as one
   ``error: ...`` line without a traceback;
@@ -55,6 +56,7 @@ _COMMAND_MODULES = (
     "structest.structural.cli",
     "structest.counterfactuals.cli",
     "structest.report.cli",
+    "structest.sweeps.cli",
 )
 
 for _name in _COMMAND_MODULES:

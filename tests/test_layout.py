@@ -1,6 +1,7 @@
 """The folders are the data path: no module imports from a later step.
 
-data -> reduced -> structural -> checks -> counterfactuals -> report. The shared modules
+data -> reduced -> structural -> checks -> counterfactuals -> report, and sweeps (many fits,
+checks and counterfactuals run as Dask tasks) last. The shared modules
 (errors, panel, codes, equations, _io, _devices) import no step; the package root and the
 top-level CLI assemble everything. The one deliberate exception: the convenience methods
 ``StructuralFit.ppc`` and ``StructuralFit.counterfactual`` call the later steps when asked.
@@ -14,7 +15,7 @@ from pathlib import Path
 import structest
 
 ROOT = Path(structest.__file__).resolve().parent
-STEPS = ("data", "reduced", "structural", "checks", "counterfactuals", "report")
+STEPS = ("data", "reduced", "structural", "checks", "counterfactuals", "report", "sweeps")
 # the package root, the CLI and the public re-export of the table functions assemble steps
 ASSEMBLERS = {"structest", "structest.cli", "structest.tables"}
 ALLOWED = {("structest.structural.results", "structest.checks"),
@@ -74,7 +75,7 @@ def test_no_module_imports_a_later_step() -> None:
 
 
 def test_each_step_has_its_commands_and_the_cli_only_assembles() -> None:
-    for step in ("data", "reduced", "structural", "counterfactuals", "report"):
+    for step in ("data", "reduced", "structural", "counterfactuals", "report", "sweeps"):
         assert (ROOT / step / "cli.py").exists(), step
     tree = ast.parse((ROOT / "cli.py").read_text())
     defs = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
