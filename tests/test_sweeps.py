@@ -119,7 +119,10 @@ def test_killed_worker_sweep_completes(tmp_path):
     assert not res.lost and not res.failed
     assert sorted(res.table["truth"].unique()) == [0, 1, 2, 3]
     assert len(list((tmp_path / "sw" / "reps").glob("*.nc"))) == 4
-    assert executions(marks) == 5  # rep 1 twice
+    # rep 1 ran twice (killed, then retried); a result a dying worker still held may be
+    # recomputed by Dask, so the others ran at least once
+    assert len(list(marks.glob("exec-1-*"))) == 2
+    assert all(len(list(marks.glob(f"exec-{r}-*"))) >= 1 for r in (0, 2, 3))
     # coverage summary: x covered in reps 0 and 2 of 4, y always; binomial s.e. at 0.9
     assert res.summary.loc["x", "coverage"] == pytest.approx(0.5)
     assert res.summary.loc["y", "coverage"] == pytest.approx(1.0)
