@@ -47,7 +47,7 @@ def assemble_idata(
     samples: Mapping[str, np.ndarray],
     sample_stats: Mapping[str, np.ndarray],
     prior: Mapping[str, np.ndarray],
-    log_likelihood: np.ndarray,
+    log_likelihood: np.ndarray | None,
     log_prior: Mapping[str, np.ndarray] | None,
     spec: ModelSpec,
     sites: Sites,
@@ -55,7 +55,10 @@ def assemble_idata(
     panel: Panel,
     info: Mapping[str, Any],
 ) -> Any:
-    """Build the InferenceData of a fit (either backend); see the module docstring."""
+    """Build the InferenceData of a fit (either backend); see the module docstring.
+
+    ``log_likelihood`` None: no ``log_likelihood`` group (:func:`add_log_likelihood` adds it).
+    """
     import arviz as az
     import xarray as xr
 
@@ -70,7 +73,7 @@ def assemble_idata(
         idata = az.from_dict(
             posterior={k: np.asarray(samples[k]) for k in names},
             sample_stats=dict(sample_stats),
-            log_likelihood={"tariff": log_likelihood},
+            log_likelihood=None if log_likelihood is None else {"tariff": log_likelihood},
             observed_data={"tariff": arr["tariff"]},
             constant_data=const,
             prior=dict(prior) if prior else None,
@@ -82,7 +85,8 @@ def assemble_idata(
         for k, v in panel.obs_coords().items()
     }
     for g in ("log_likelihood", "observed_data", "constant_data"):
-        setattr(idata, g, getattr(idata, g).assign_coords(obs_coords))
+        if g in idata.groups():
+            setattr(idata, g, getattr(idata, g).assign_coords(obs_coords))
     groups = {PANEL_GROUP: panel_dataset(panel)}
     if log_prior:
         post = idata.posterior

@@ -212,7 +212,7 @@ class StructuralFit:
         (:func:`~structest.structural.diagnostics.identification`)."""
         from .diagnostics import identification
 
-        return identification(self.idata, var_names)
+        return identification(self.with_log_likelihood().idata, var_names)
 
     def diagnostics(self) -> list[str]:
         """Sampling problems (divergences, R-hat > 1.01, bulk ESS < 400); empty when clean."""
@@ -263,13 +263,21 @@ class StructuralFit:
         """Posterior predictive checks, one row per check (:func:`structest.checks.ppc_summary`)."""
         from ..checks import ppc_summary
 
+        self.with_log_likelihood()  # the randomized LOO-PIT needs it
         return ppc_summary(self, prob=prob, seed=seed)
 
     def loo(self, **kwargs: Any) -> Any:
         """PSIS-LOO of the fit (``arviz.loo`` on :attr:`idata`)."""
         import arviz as az
 
-        return az.loo(self.idata, **kwargs)
+        return az.loo(self.with_log_likelihood().idata, **kwargs)
+
+    def with_log_likelihood(self) -> StructuralFit:
+        """The fit itself, its pointwise log-likelihood computed now (in place) when it
+        was fitted with ``log_likelihood=False``."""
+        if "log_likelihood" not in self.idata.groups():
+            add_log_likelihood(self.idata, self.design)
+        return self
 
     def counterfactual(self, **scenario: Any) -> xr.Dataset:
         """A counterfactual on the fitted panel (:func:`structest.counterfactual`)."""

@@ -24,6 +24,7 @@ from .io import assemble_idata
 from .posterior import log_prior_draws, loglik_draws
 from .program import Layout, Sites, coef_names, site_table
 from .results import StructuralFit
+from .sharding import check_shard_option, for_sampling
 from .spec import DEFAULT_MODEL, ModelSpec, load_model, validate_spec
 
 Backend = Literal["numpyro", "pymc"]
@@ -102,6 +103,18 @@ def _check_options(
     return chains, draws, tune, seed, n_prior, ta, str(backend), str(chain_method)
 
 
+def _log_likelihood_option(value: Any) -> bool | str:
+    """``fit(log_likelihood=...)``: True, False or ``"float32"``, else an OptionError."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, str) and value == "float32":
+        return value
+    raise OptionError(
+        f"fit: log_likelihood must be True, False or 'float32', got {type(value).__name__} "
+        f"{value!r}"
+    )
+
+
 def _as_panel(panel: Any) -> Panel:
     """The bundled panel (None), a Panel, or a DataFrame validated by ``Panel.from_frame``."""
     import pandas as pd
@@ -134,6 +147,8 @@ def fit(
     backend: Backend = "numpyro",
     target_accept: float = 0.95,
     n_prior: int = 1000,
+    shard_observations: bool | int = False,
+    log_likelihood: bool | Literal["float32"] = True,
 ) -> StructuralFit:
     """Fit the structural model to a panel.
 
@@ -163,6 +178,19 @@ def fit(
         NUTS target acceptance probability, in (0, 1).
     n_prior
         Prior draws stored in the ``prior`` group (for contraction); 0 for none.
+    shard_observations
+        False (default): every chain sees all observations on one device. True, or a
+        device count ``k``: the observations are split across the JAX devices (every
+        device, or the first ``k``; :mod:`structest.structural.sharding`), each chain's
+        log density runs as one program over all of them, and the chains run one after
+        the other (``chain_method="vectorized"``: all at once). For several GPUs; on CPU
+        the devices are XLA host devices (:func:`structest.set_host_devices`), and
+        parallel chains are faster there. NumPyro backend only.
+    log_likelihood
+        What the fit keeps of the pointwise log-likelihood (chains x draws x observations,
+        8 bytes each): True (float64), ``"float32"`` (half), or False (none; ``loo()`` and
+        ``ppc()`` compute it on demand from the posterior and the panel, as
+        :meth:`StructuralFit.load` does for a file saved without it).
 
     Returns
     -------
@@ -193,31 +221,40 @@ def fit(
         chains, draws, tune, seed, n_prior, backend, chain_method, target_accept,
         progress_bar, priors,
     )  # fmt: skip
+    keep_ll = _log_likelihood_option(log_likelihood)
+    shard = check_shard_option(shard_observations)
+    if shard is not False and backend != "numpyro":
+        raise OptionError("fit: shard_observations needs backend='numpyro'")
     base = validate_spec(model) if isinstance(model, ModelSpec) else load_model(model)
     spec = base.with_priors(priors)
     panel = _as_panel(panel)
-    if backend == "numpyro" and chain_method == "auto" and chains > 1:
-        # before any JAX work (the program's dry run below starts JAX): one device per chain
-        from .._devices import default_host_devices, set_host_devices
+    from .._devices import default_host_devices, set_host_devices
 
-        set_host_devices(min(chains, default_host_devices()), strict=False)
+    # before any JAX work (the program's dry run below starts JAX)
+    if shard is not False:  # devices to split the observations over (CPU: host devices)
+        set_host_devices(default_host_devices() if shard is True else shard, strict=False)
+    elif backend == "numpyro" and chain_method == "auto" and chains > 1:
+        set_host_devices(min(chains, default_host_devices()), strict=False)  # one per chain
     design = build_design(panel, spec)
     for msg in check_information(design, spec):  # raises when nothing is uncensored
         warnings.warn(msg, InformationWarning, stacklevel=2)
     layout = Layout.of(design)
     sites = site_table(spec, layout, design.arrays)
+    on = for_sampling(design, shard)  # the design itself, or its observations sharded
     show = _show_progress(progress_bar)
     if backend == "numpyro":
         from .backends.numpyro import sample
     else:
         from .backends.pymc import sample
-    run = NutsRun(design, spec, layout, sites, chains, draws, tune, seed, show, ta, chain_method)
+    run = NutsRun(on, spec, Layout.of(on), sites, chains, draws, tune, seed, show, ta, chain_method)
     samples, stats, info = sample(run)
     prior_sites = (*spec.scalar_params, *spec.vector_params, *coef_names(spec))
     prior = prior_draws(design, spec, n_prior, (seed + 1) % 2**32, prior_sites)
     prior = {k: v[None, ...] for k, v in prior.items()}
     post_ds = _posterior_dataset(samples, sites, design)
-    ll = loglik_draws(post_ds, spec, design.arrays)
+    ll = loglik_draws(post_ds, spec, design.arrays) if keep_ll else None
+    if keep_ll == "float32":
+        ll = np.asarray(ll, dtype=np.float32)
     lp = log_prior_draws(post_ds, spec)
     idata = assemble_idata(
         samples, stats, prior, ll, lp, spec, sites, design, panel,

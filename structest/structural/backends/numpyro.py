@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import jax.numpy as jnp
@@ -15,6 +16,7 @@ import numpyro.distributions as nd
 
 from ..priors import PriorTuple, numpyro_dist
 from ..program import Builder, Layout, Sites, structural_program
+from ..sharding import is_sharded
 from ..spec import ModelSpec
 from . import NutsRun, sample_stats
 
@@ -75,11 +77,18 @@ def _x64_every_thread() -> Iterator[None]:
         jax.config.update("jax_enable_x64", before)
 
 
-def _nuts(sites: Sites, target_accept: float) -> Any:
+def _on_arrays(
+    arrays: Mapping[str, Any], *, spec: ModelSpec, layout: Layout, likelihood: bool
+) -> Any:
+    """:func:`model` with everything but the arrays bound (``jit_model_args``)."""
+    return model(arrays, spec, layout, likelihood)
+
+
+def _nuts(sites: Sites, target_accept: float, fn: Callable[..., Any] = model) -> Any:
     from numpyro.infer import NUTS, init_to_median
 
     return NUTS(
-        model,
+        fn,
         target_accept_prob=target_accept,
         dense_mass=[tuple(sites.sampled_scalars())],
         init_strategy=init_to_median(num_samples=15),
@@ -224,23 +233,37 @@ def sample(run: NutsRun) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], 
         warnings.filterwarnings("ignore", message="Disabling progress bar")
         arrays = {k: jnp.asarray(v) for k, v in run.design.arrays.items()}
         keys = chain_keys(run.seed, chains)
+        # observations split across devices: the arrays must enter the jitted sampler as
+        # arguments (a closed-over array is an unsharded constant), and each chain's
+        # program runs on every device, so chains go one after the other (or vectorized)
+        sharded = is_sharded(run.design)
         if chains == 1:
             # NumPyro runs a single chain without any chain transform (its own path)
             how: Any = "sequential"
             keys = keys[0]
         elif method == "vectorized":
             how = "vectorized"
+        elif sharded:
+            how, method, batch = "sequential", "sequential", 1
         else:
             how = _threaded_chains(batch, run.show)
+        if sharded:  # only arrays may be arguments of the jitted sampler
+            fn: Callable[..., Any] = partial(
+                _on_arrays, spec=run.spec, layout=run.layout, likelihood=True
+            )
+            args: tuple[Any, ...] = (arrays,)
+        else:
+            fn, args = model, (arrays, run.spec, run.layout, True)
         mcmc = MCMC(
-            _nuts(run.sites, run.target_accept),
+            _nuts(run.sites, run.target_accept, fn),
             num_warmup=run.tune,
             num_samples=run.draws,
             num_chains=chains,
             chain_method=how,
             progress_bar=run.show,
+            jit_model_args=sharded,
         )
-        mcmc.run(keys, arrays, run.spec, run.layout, True, extra_fields=extra)
+        mcmc.run(keys, *args, extra_fields=extra)
         s = {
             k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items() if k in keep
         }
@@ -251,4 +274,6 @@ def sample(run: NutsRun) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], 
         st["diverging"], steps, depth, st["accept_prob"], st["energy"], -st["potential_energy"]
     )
     info = {"chain_method": method, "devices": n_dev, "chain_batch": batch, "chain_keys": "fold_in"}
+    if sharded:
+        info["shard_devices"] = int(np.asarray(run.design.arrays["blk_exact"]).shape[0])
     return s, out, info
