@@ -637,6 +637,16 @@ def _draws(path: Path) -> tuple[dict[str, np.ndarray], int]:
         return {k: z[k] for k in KEYS}, int(z["diverging"].sum())
 
 
+def _child_row(name: str, got: tuple[dict[str, Any], dict[str, Any]], npz: Path) -> dict[str, Any]:
+    """The table row of a front end run as a child process (its result, memory, draws)."""
+    res, mem = got
+    draws, div = _draws(npz)
+    peak = max(res["maxrss_mb"], mem["peak_rss_mb"])
+    return summarize(
+        name, bulk_ess(draws), res["wall_s"], div, peak, mem["peak_tree_mb"], res["compile_s"]
+    )
+
+
 def peer_available(which: str) -> str | None:
     """None when the peer can run here, else why not (one line)."""
     import importlib.util
@@ -843,19 +853,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 got = _run_child(cmd, name)
                 if got is None:
                     break
-                res, mem = got
-                draws, div = _draws(work / f"{name}.npz")
-                rows.append(
-                    summarize(
-                        name,
-                        bulk_ess(draws),
-                        res["wall_s"],
-                        div,
-                        max(res["maxrss_mb"], mem["peak_rss_mb"]),
-                        mem["peak_tree_mb"],
-                        res["compile_s"],
-                    )
-                )
+                res = got[0]
+                rows.append(_child_row(name, got, work / f"{name}.npz"))
                 p = rows[-1]["parts"] = res["parts"]
                 notes.append(
                     f"{name}: fit {res['wall_s']:.1f} s = NUTS call "
@@ -869,19 +868,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             got = _run_child(cmd, which)
             if got is None:
                 continue
-            res, mem = got
-            draws, div = _draws(work / f"{which}.npz")
-            rows.append(
-                summarize(
-                    which,
-                    bulk_ess(draws),
-                    res["wall_s"],
-                    div,
-                    max(res["maxrss_mb"], mem["peak_rss_mb"]),
-                    mem["peak_tree_mb"],
-                    res["compile_s"],
-                )
-            )
+            rows.append(_child_row(which, got, work / f"{which}.npz"))
         else:
             try:
                 st = run_stan(args, data, work)

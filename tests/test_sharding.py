@@ -164,15 +164,20 @@ SCRIPT = textwrap.dedent(
 @pytest.fixture(scope="module")
 def two_devices() -> dict:
     """Run :data:`SCRIPT` once with two XLA host devices and x64."""
-    env = {
+    return _on_two_devices(SCRIPT, JAX_ENABLE_X64="1")
+
+
+def _on_two_devices(script: str, **env: str) -> dict:
+    """Run ``script`` in a Python with two XLA host devices; its last stdout line (JSON)."""
+    full = {
         **os.environ,
         "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
-        "JAX_ENABLE_X64": "1",
         "JAX_PLATFORMS": "cpu",
         "STRUCTEST_HOST_DEVICES": "2",
+        **env,
     }
     res = subprocess.run(
-        [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=600
+        [sys.executable, "-c", script], env=full, capture_output=True, text=True, timeout=600
     )
     assert res.returncode == 0, res.stderr[-4000:]
     return json.loads(res.stdout.strip().splitlines()[-1])
@@ -404,17 +409,7 @@ def test_sharded_fit_samples_the_same_posterior() -> None:
     """``fit(shard_observations=2)`` on two host devices: the observations split across
     both, no padding row reaches the outputs, and the posterior is the unsharded fit's
     (means within 0.6 posterior sd: two 200-draw chains of one posterior)."""
-    env = {
-        **os.environ,
-        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
-        "JAX_PLATFORMS": "cpu",
-        "STRUCTEST_HOST_DEVICES": "2",
-    }
-    res = subprocess.run(
-        [sys.executable, "-c", FIT_SCRIPT], env=env, capture_output=True, text=True, timeout=600
-    )
-    assert res.returncode == 0, res.stderr[-4000:]
-    out = json.loads(res.stdout.strip().splitlines()[-1])
+    out = _on_two_devices(FIT_SCRIPT)
     assert out["attrs"]["sampler_shard_devices"] == 2
     assert out["ll_obs"] == out["n"]
     assert out["fe_dims"] == out["fe_dims_ref"]
