@@ -89,10 +89,9 @@ def _grad_time(panel: Any, model: str, devices: int, repeats: int) -> dict[str, 
     from numpyro import handlers
     from numpyro.infer.util import log_density
 
-    from structest.structural import program, sharding
+    from structest.structural import sharding
     from structest.structural.backends.numpyro import model as nmodel
     from structest.structural.design import build_design
-    from structest.structural.likelihood import loglik
     from structest.structural.program import Layout
     from structest.structural.spec import load_model
 
@@ -109,11 +108,6 @@ def _grad_time(panel: Any, model: str, devices: int, repeats: int) -> dict[str, 
         if devices > 1:
             design = sharding.shard_design(design, devices)
             arrays, layout = design.arrays, Layout.of(design)
-            # the proposed hook of likelihood.loglik: on a sharded design, the per-device
-            # blocks (sharding.loglik_blocks) instead of the masked path
-            program.loglik = lambda q, a: (
-                sharding.loglik_blocks(q, a) if sharding.PAD_WEIGHT in a else loglik(q, a)
-            )
 
         def lp(q: dict[str, Any], a: dict[str, Any]) -> Any:
             return log_density(nmodel, (a, spec, layout, True), {}, q)[0]

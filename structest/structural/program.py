@@ -36,7 +36,6 @@ import numpy as np
 from ..equations import COEFS_INSIDE, COEFS_OPTIONAL, COEFS_OUTSIDE, implied_coefficients
 from .likelihood import cell_means, loglik, tstar_structural
 from .priors import PriorTuple
-from .sharding import PAD_WEIGHT, loglik_blocks
 from .spec import ModelSpec
 
 #: -g_FVA/g_IP = (1 - delta_star) eps_r_home / delta: free of eps and lambda
@@ -282,9 +281,7 @@ def structural_program(
         for name in names:
             b.deterministic(f"{name}_by_{col}", by[name], (col,))
     if likelihood:
-        # a design sharded across devices: each device evaluates its own blocks
-        lik = loglik_blocks if PAD_WEIGHT in arrays else loglik
-        b.factor("loglik", b.call(lambda q: lik(q, arrays), params))
+        b.factor("loglik", b.call(lambda q: loglik(q, arrays), params))
     return params
 
 

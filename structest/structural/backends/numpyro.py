@@ -77,13 +77,6 @@ def _x64_every_thread() -> Iterator[None]:
         jax.config.update("jax_enable_x64", before)
 
 
-def _on_arrays(
-    arrays: Mapping[str, Any], *, spec: ModelSpec, layout: Layout, likelihood: bool
-) -> Any:
-    """:func:`model` with everything but the arrays bound (``jit_model_args``)."""
-    return model(arrays, spec, layout, likelihood)
-
-
 def _nuts(sites: Sites, target_accept: float, fn: Callable[..., Any] = model) -> Any:
     from numpyro.infer import NUTS, init_to_median
 
@@ -249,7 +242,7 @@ def sample(run: NutsRun) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], 
             how = _threaded_chains(batch, run.show)
         if sharded:  # only arrays may be arguments of the jitted sampler
             fn: Callable[..., Any] = partial(
-                _on_arrays, spec=run.spec, layout=run.layout, likelihood=True
+                model, spec=run.spec, layout=run.layout, likelihood=True
             )
             args: tuple[Any, ...] = (arrays,)
         else:
