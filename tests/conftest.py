@@ -122,3 +122,21 @@ def run_chromium(*args: str, cwd: Path) -> subprocess.CompletedProcess:
         return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120)
     finally:
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def assert_frames_match(new: Any, old: Any, rtol: float = 1e-9) -> None:
+    """Two rebuilt data frames agree: same columns and rows, floats to ``rtol``, rest exactly.
+
+    Floats are compared with a tolerance because sums of the raw data differ in the last
+    digits between machines (vectorised summation order), so a byte-for-byte comparison
+    of a rebuilt CSV fails on a machine other than the one that wrote it.
+    """
+    import pandas as pd
+
+    assert list(new.columns) == list(old.columns)
+    assert len(new) == len(old)
+    for col in new.columns:
+        if pd.api.types.is_float_dtype(new[col]) or pd.api.types.is_float_dtype(old[col]):
+            np.testing.assert_allclose(new[col], old[col], rtol=rtol, atol=rtol, err_msg=col)
+        else:
+            assert (new[col].astype(str) == old[col].astype(str)).all(), col

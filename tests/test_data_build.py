@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import assert_frames_match  # (tests/ is on sys.path)
 
 from structest._io import data_dir
 from structest.data.build.build import build
@@ -21,13 +22,7 @@ def test_panel_reproduced(rebuilt):
     out, _ = rebuilt
     new = pd.read_parquet(out / "panel.parquet")
     old = pd.read_parquet(data_dir() / "panel.parquet")
-    assert list(new.columns) == list(old.columns)
-    assert len(new) == len(old)
-    for col in new.columns:
-        if pd.api.types.is_float_dtype(new[col]):
-            np.testing.assert_allclose(new[col], old[col], rtol=1e-9, atol=1e-9, err_msg=col)
-        else:
-            assert (new[col].astype(str) == old[col].astype(str)).all(), col
+    assert_frames_match(new, old)
 
 
 def test_va_reproduced(rebuilt):
