@@ -1,4 +1,5 @@
-"""Checks of a structural fit: posterior predictive (:mod:`.ppc`), PSIS-LOO (:mod:`.loo`),
+"""Checks of a structural fit: posterior predictive (:mod:`.ppc`), PSIS-LOO (:mod:`.loo`;
+moment matching for high Pareto k: :mod:`.moment_match`),
 prior predictive (:mod:`.prior_predictive`) and misspecified variants (:mod:`.variants`).
 
 Every function takes a :class:`~structest.structural.results.StructuralFit` (or a structest
@@ -8,6 +9,7 @@ Every function takes a :class:`~structest.structural.results.StructuralFit` (or 
 from __future__ import annotations
 
 from .loo import check_comparable, loo_compare, pareto_k_table
+from .moment_match import loo_moment_match, moment_match_observation
 from .ppc import (
     GROUPINGS,
     MAX_DRAWS,
@@ -29,7 +31,9 @@ __all__ = [
     "check_comparable",
     "ignore_censoring",
     "loo_compare",
+    "loo_moment_match",
     "loo_pit_randomized",
+    "moment_match_observation",
     "pareto_k_table",
     "posterior_predictive",
     "ppc_dva_bands",

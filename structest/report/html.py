@@ -492,9 +492,21 @@ def _loo_section(doc: _Doc, idata: Any, fits: Mapping[str, Any] | None) -> None:
     )
     doc.raw(f"<pre>{html.escape(str(loo))}</pre>")
     high = checks.pareto_k_table(idata)
+    informative = idata.constant_data["kind"].values != 3
+    n_inf, n_flat = int(informative.sum()), int((~informative).sum())
     doc.p(
-        f"{len(high)} informative observation(s) with Pareto k > 0.7"
-        + (" (listed below)" if len(high) else ""),
+        f"{len(high)} of {n_inf} informative observations ({100 * len(high) / max(n_inf, 1):.2f}%) "
+        "with Pareto k > 0.7"
+        + (" (listed below)" if len(high) else "")
+        + (
+            f". ArviZ's table above also counts the {n_flat} observation(s) whose MFN is at "
+            "or below the lower bound: their log-likelihood is identically 0 (they say "
+            "nothing about the model and add 0 to elpd_loo), and ArviZ gives them k = inf"
+            if n_flat
+            else ""
+        )
+        + ". fit.loo(moment_match=True) re-estimates the high-k ones by "
+        "moment matching.",
         "warn" if len(high) else "ok",
     )
     if len(high):

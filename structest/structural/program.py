@@ -31,9 +31,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import jax.numpy as jnp
 import numpy as np
 
 from ..equations import COEFS_INSIDE, COEFS_OPTIONAL, COEFS_OUTSIDE, implied_coefficients
+from ..errors import StructestError
 from .likelihood import cell_means, loglik, tstar_structural
 from .priors import PriorTuple
 from .spec import ModelSpec
@@ -137,6 +139,8 @@ class Builder:
 
     def __init__(self) -> None:
         self.sites = Sites()
+        #: ``auxiliary site -> its value from a draw's stored sites`` (see :class:`_Replay`)
+        self.recover: dict[str, Callable[[Mapping[str, Any]], Any]] = {}
 
     # -- the interface used by the program
     def prior(
@@ -148,10 +152,22 @@ class Builder:
         return self._prior(name, prior, size)
 
     def normal(
-        self, name: str, loc: Any, scale: Any, size: int | None = None, dims: tuple[str, ...] = ()
+        self,
+        name: str,
+        loc: Any,
+        scale: Any,
+        size: int | None = None,
+        dims: tuple[str, ...] = (),
+        *,
+        recover: Callable[[Mapping[str, Any]], Any],
     ) -> Any:
-        """An auxiliary Normal site (scalar, or a vector of ``size`` over ``dims``)."""
+        """An auxiliary Normal site (scalar, or a vector of ``size`` over ``dims``).
+
+        Auxiliary sites are not stored; ``recover`` computes the site's value from the
+        stored sites of a draw (``name -> value``), inverting what the program makes of it.
+        """
         self.sites.add(name, "auxiliary", dims)
+        self.recover[name] = recover
         return self._normal(name, loc, scale, size)
 
     def gamma(self, name: str, shape: Any, rate: Any, size: int, dims: tuple[str, ...]) -> Any:
@@ -227,7 +243,14 @@ def structural_program(
         if p in spec.hierarchy:
             col, n = layout.groups[p]
             sd = b.prior(f"sd_{p}", pri[f"sd_{p}"])
-            z = b.normal(f"z_{p}", 0.0, 1.0, n, (col,))
+            z = b.normal(
+                f"z_{p}",
+                0.0,
+                1.0,
+                n,
+                (col,),
+                recover=lambda v, p=p, sd=sd: jnp.log(v[f"{p}_group"] / pop[p]) / sd,
+            )
             params[p] = b.deterministic(f"{p}_group", pop[p] * b.exp(sd * z), (col,))
         else:
             params[p] = pop[p]
@@ -253,7 +276,8 @@ def structural_program(
     else:
         level = b.mean(shift)
         _, loc0, scale0 = pri["mu"]
-        mu = b.deterministic("mu", b.normal(site, loc0 + level, scale0) - level)
+        m = b.normal(site, loc0 + level, scale0, recover=lambda v: v["mu"] + level)
+        mu = b.deterministic("mu", m - level)
     gamma_mfn = b.prior("gamma_mfn", pri["gamma_mfn"]) if spec.mfn_effect else None
     for k, e in enumerate(spec.effects):
         tau = b.prior(f"tau_{e}", pri[f"tau_{e}"])
@@ -267,9 +291,20 @@ def structural_program(
             xbar = arrays[f"xbar_{e}"]
             loc = loc + b.call(lambda g, xb=xbar: xb @ g, gamma)
         if e == centred:
-            fe = b.normal(f"m_{e}", loc + shift, tau, n, (e,)) - shift
+            m_e = b.normal(
+                f"m_{e}", loc + shift, tau, n, (e,), recover=lambda v, e=e: v[f"fe_{e}"] + shift
+            )
+            fe = m_e - shift
         else:
-            fe = loc + tau * b.normal(f"z_{e}", 0.0, 1.0, n, (e,))
+            z_e = b.normal(
+                f"z_{e}",
+                0.0,
+                1.0,
+                n,
+                (e,),
+                recover=lambda v, e=e, loc=loc, tau=tau: (v[f"fe_{e}"] - loc) / tau,
+            )
+            fe = loc + tau * z_e
         params[f"fe_{e}"] = b.deterministic(f"fe_{e}", fe, (e,))
     coefs = b.call(implied_coefficients, pop)
     for name in coef_names(spec)[:-1]:
@@ -314,6 +349,64 @@ class _DryRun(Builder):
 
     def mean(self, x: Any) -> Any:
         return np.mean(x)
+
+
+class _Replay(Builder):
+    """Runs the program on one stored draw (JAX values): parameters take their stored
+    values, auxiliary sites their recovered ones (``Builder.normal``'s ``recover``), and
+    :attr:`latent` collects every sampled site, as the sampler saw it."""
+
+    def __init__(self, stored: Mapping[str, Any]) -> None:
+        super().__init__()
+        self.stored = stored
+        self.latent: dict[str, Any] = {}
+
+    def _prior(self, name: str, prior: PriorTuple, size: int | None) -> Any:
+        self.latent[name] = self.stored[name]
+        return self.latent[name]
+
+    def _normal(self, name: str, loc: Any, scale: Any, size: int | None) -> Any:
+        self.latent[name] = self.recover[name](self.stored)
+        return self.latent[name]
+
+    def _gamma(self, name: str, shape: Any, rate: Any, size: int) -> Any:
+        raise StructestError(
+            f"the fit does not store the auxiliary '{name}' (latent precisions of the "
+            "Student-t scale mixture, one per observation), and they cannot be recovered "
+            "from the stored draws"
+        )
+
+    def _deterministic(self, name: str, value: Any) -> Any:
+        return value
+
+    def factor(self, name: str, value: Any) -> None:
+        return None
+
+    def call(self, fn: Callable[[Any], Any], arg: Any) -> Any:
+        return fn(arg)
+
+    def exp(self, x: Any) -> Any:
+        return jnp.exp(x)
+
+    def mean(self, x: Any) -> Any:
+        return jnp.mean(x)
+
+
+def latent_values(
+    stored: Mapping[str, Any], spec: ModelSpec, layout: Layout, arrays: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Every sampled site (parameters and auxiliaries) of one draw, from its stored sites.
+
+    A pure JAX function (``vmap`` it over draws): the inverse of what the program stores.
+
+    Raises
+    ------
+    StructestError
+        For a model whose auxiliaries cannot be recovered (Student-t latent precisions).
+    """
+    b = _Replay(stored)
+    structural_program(b, spec, layout, arrays, likelihood=False)
+    return b.latent
 
 
 def site_table(spec: ModelSpec, layout: Layout, arrays: Mapping[str, Any]) -> Sites:

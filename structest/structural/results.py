@@ -266,10 +266,18 @@ class StructuralFit:
         self.with_log_likelihood()  # the randomized LOO-PIT needs it
         return ppc_summary(self, prob=prob, seed=seed)
 
-    def loo(self, **kwargs: Any) -> Any:
-        """PSIS-LOO of the fit (``arviz.loo`` on :attr:`idata`)."""
+    def loo(self, *, moment_match: bool = False, **kwargs: Any) -> Any:
+        """PSIS-LOO of the fit (``arviz.loo`` on :attr:`idata`).
+
+        ``moment_match=True``: moment matching for the observations with Pareto k > 0.7
+        (:func:`structest.checks.loo_moment_match`, pointwise; ``kwargs`` go to it).
+        """
         import arviz as az
 
+        if moment_match:
+            from ..checks.moment_match import loo_moment_match
+
+            return loo_moment_match(self, **kwargs)
         return az.loo(self.with_log_likelihood().idata, **kwargs)
 
     def with_log_likelihood(self) -> StructuralFit:
