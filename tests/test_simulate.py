@@ -67,6 +67,22 @@ def test_overrides_and_errors():
         structest.simulate(seed=0, sigma=0)
 
 
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"economies": 5}, "'economies' must be a non-empty sequence"),
+        ({"industries": "c1"}, "'industries' must be a non-empty sequence"),
+        ({"years": ()}, "'years' must be a non-empty sequence"),
+        ({"years": ("2005",)}, "'years' must be integers"),
+        ({"eps": "five"}, "'eps' must be a number"),
+        ({"n_products": None}, "'n_products' must be a number"),
+    ],
+)
+def test_bad_world_arguments_name_the_argument(bad, message):
+    with pytest.raises(StructestError, match=message):
+        structest.simulate(seed=0, **bad)
+
+
 def test_scales_with_products():
     p, _ = structest.simulate(seed=0, n_products=10)
     assert len(p) == 14 * 13 * 14 * 4 * 10

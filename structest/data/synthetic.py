@@ -149,6 +149,21 @@ def _check_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise StructestError(f"simulate: unknown parameter(s) {unknown}; known: {sorted(DEFAULTS)}")
     p = {**DEFAULTS, **overrides}
+    for k in ("economies", "industries", "years"):
+        v = p[k]
+        if isinstance(v, (str, bytes)) or not hasattr(v, "__len__") or len(v) == 0:
+            raise StructestError(
+                f"simulate: '{k}' must be a non-empty sequence (e.g. {DEFAULTS[k][:3]!r}), "
+                f"got {v!r}"
+            )
+    if not all(isinstance(y, (int, np.integer)) for y in p["years"]):
+        raise StructestError(f"simulate: 'years' must be integers, got {p['years']!r}")
+    for k, v in p.items():
+        if isinstance(DEFAULTS[k], (int, float)) and not isinstance(DEFAULTS[k], bool):
+            try:
+                float(v)
+            except (TypeError, ValueError):
+                raise StructestError(f"simulate: '{k}' must be a number, got {v!r}") from None
     for k in ("eps", "lambda_abs", "eps_tilde", "lambda_tilde", "sigma", "mfn_median"):
         if not float(p[k]) > 0:
             raise StructestError(f"simulate: '{k}' must be > 0, got {p[k]!r}")
