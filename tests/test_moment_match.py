@@ -177,6 +177,20 @@ def test_loo_moment_match_updates_only_matched_observations(small_fit):
 
 
 def test_loo_moment_match_takes_an_inference_data(small_fit):
-    res = loo_moment_match(small_fit.idata, k_threshold=2.0, progress=False)
+    res = loo_moment_match(small_fit.idata, k_threshold=1e9, progress=False)
     assert res["moment_matched"] == 0
     assert res["elpd_loo"] == pytest.approx(small_fit.loo()["elpd_loo"], abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"k_threshold": 0}, "k_threshold must be > 0"),
+        ({"k_threshold": "0.7"}, "k_threshold must be a number"),
+        ({"max_iters": 0}, "max_iters must be an integer >= 1"),
+        ({"max_iters": 2.5}, "max_iters must be an integer >= 1"),
+    ],
+)
+def test_bad_options_are_refused(small_fit, kwargs, message):
+    with pytest.raises(StructestError, match=message):
+        loo_moment_match(small_fit, progress=False, **kwargs)

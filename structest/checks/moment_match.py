@@ -236,14 +236,23 @@ def loo_moment_match(
     ------
     StructestError
         For a model whose sampled draws the fit does not determine (Student-t scale
-        mixture).
+        mixture), or a bad ``k_threshold`` or ``max_iters``.
     """
     import arviz as az
 
     from .._logging import progress as say
+    from ..errors import StructestError
     from ..structural.density import unconstrained_draws
     from ..structural.results import as_fit
 
+    if isinstance(k_threshold, bool) or not isinstance(k_threshold, (int, float)):
+        raise StructestError(f"loo_moment_match: k_threshold must be a number, got {k_threshold!r}")
+    if not 0 < k_threshold < np.inf:
+        raise StructestError(f"loo_moment_match: k_threshold must be > 0, got {k_threshold!r}")
+    if isinstance(max_iters, bool) or not isinstance(max_iters, int) or max_iters < 1:
+        raise StructestError(
+            f"loo_moment_match: max_iters must be an integer >= 1, got {max_iters!r}"
+        )
     fit = as_fit(fit).with_log_likelihood()
     idata = fit.idata
     reff = _reff(idata.posterior)

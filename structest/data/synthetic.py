@@ -144,6 +144,10 @@ def implied_coefficients(p: dict[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in _equations_coefs({k: p[k] for k in keys}).items()}
 
 
+#: numeric parameters for which None means "absent" (no lower bound, no RTA weight, Normal shocks)
+_MAY_BE_NONE = ("lower", "delta_rta", "nu")
+
+
 def _check_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(overrides) - set(DEFAULTS))
     if unknown:
@@ -159,6 +163,8 @@ def _check_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
     if not all(isinstance(y, (int, np.integer)) for y in p["years"]):
         raise StructestError(f"simulate: 'years' must be integers, got {p['years']!r}")
     for k, v in p.items():
+        if k in _MAY_BE_NONE and v is None:
+            continue
         if isinstance(DEFAULTS[k], (int, float)) and not isinstance(DEFAULTS[k], bool):
             try:
                 float(v)

@@ -351,7 +351,21 @@ class _DryRun(Builder):
         return np.mean(x)
 
 
-class _Replay(Builder):
+class JaxBuilder(Builder):
+    """A :class:`Builder` whose values are JAX arrays (:meth:`call`, :meth:`exp`,
+    :meth:`mean` as JAX computes them)."""
+
+    def call(self, fn: Callable[[Any], Any], arg: Any) -> Any:
+        return fn(arg)
+
+    def exp(self, x: Any) -> Any:
+        return jnp.exp(x)
+
+    def mean(self, x: Any) -> Any:
+        return jnp.mean(x)
+
+
+class _Replay(JaxBuilder):
     """Runs the program on one stored draw (JAX values): parameters take their stored
     values, auxiliary sites their recovered ones (``Builder.normal``'s ``recover``), and
     :attr:`latent` collects every sampled site, as the sampler saw it."""
@@ -381,15 +395,6 @@ class _Replay(Builder):
 
     def factor(self, name: str, value: Any) -> None:
         return None
-
-    def call(self, fn: Callable[[Any], Any], arg: Any) -> Any:
-        return fn(arg)
-
-    def exp(self, x: Any) -> Any:
-        return jnp.exp(x)
-
-    def mean(self, x: Any) -> Any:
-        return jnp.mean(x)
 
 
 def latent_values(

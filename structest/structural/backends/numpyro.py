@@ -15,13 +15,13 @@ import numpyro
 import numpyro.distributions as nd
 
 from ..priors import PriorTuple, numpyro_dist
-from ..program import Builder, Layout, Sites, structural_program
+from ..program import JaxBuilder, Layout, Sites, structural_program
 from ..sharding import is_sharded
 from ..spec import ModelSpec
 from . import NutsRun, sample_stats
 
 
-class NumpyroBuilder(Builder):
+class NumpyroBuilder(JaxBuilder):
     """:class:`Builder` for NumPyro (values are JAX arrays)."""
 
     def _prior(self, name: str, prior: PriorTuple, size: int | None) -> Any:
@@ -40,15 +40,6 @@ class NumpyroBuilder(Builder):
 
     def factor(self, name: str, value: Any) -> None:
         numpyro.factor(name, value)
-
-    def call(self, fn: Callable[[Any], Any], arg: Any) -> Any:
-        return fn(arg)
-
-    def exp(self, x: Any) -> Any:
-        return jnp.exp(x)
-
-    def mean(self, x: Any) -> Any:
-        return jnp.mean(x)
 
 
 def model(
