@@ -76,6 +76,8 @@ def test_overrides_and_errors():
         ({"years": ("2005",)}, "'years' must be integers"),
         ({"eps": "five"}, "'eps' must be a number"),
         ({"n_products": None}, "'n_products' must be a number"),
+        ({"nu": "x"}, "'nu' must be a number"),
+        ({"delta_rta": "x"}, "'delta_rta' must be a number"),
     ],
 )
 def test_bad_world_arguments_name_the_argument(bad, message):

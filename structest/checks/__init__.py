@@ -8,7 +8,7 @@ Every function takes a :class:`~structest.structural.results.StructuralFit` (or 
 
 from __future__ import annotations
 
-from .loo import check_comparable, loo_compare, pareto_k_table
+from .loo import check_comparable, informative, loo_compare, pareto_k_table
 from .moment_match import loo_moment_match, moment_match_observation
 from .ppc import (
     GROUPINGS,
@@ -30,6 +30,7 @@ __all__ = [
     "MAX_DRAWS",
     "check_comparable",
     "ignore_censoring",
+    "informative",
     "loo_compare",
     "loo_moment_match",
     "loo_pit_randomized",

@@ -16,6 +16,15 @@ from ..errors import StructestError
 from ..structural.io import fit_spec, idata_of
 
 
+def informative(idata: Any) -> np.ndarray:
+    """bool[n]: the observations whose log-likelihood depends on the model. Where the
+    censoring point is at or below the lower bound (kind ``NONE``) the log-likelihood is
+    identically 0 and ArviZ gives Pareto k = inf."""
+    from ..structural.likelihood import NONE
+
+    return idata_of(idata).constant_data["kind"].values != NONE
+
+
 def check_comparable(fits: Mapping[str, Any], *, strict: bool = True) -> list[str]:
     """Problems that make PSIS-LOO comparison of ``fits`` invalid (empty: comparable).
 
@@ -92,9 +101,9 @@ def loo_compare(
         warnings.simplefilter("ignore")
         loos = {k: az.loo(v, pointwise=True) for k, v in fits.items()}
         table = az.compare(loos)
-    informative = {m: fits[m].constant_data["kind"].values != 3 for m in table.index}
     table["n_high_k"] = [
-        int((loos[m].pareto_k.values[informative[m]] > k_threshold).sum()) for m in table.index
+        int((loos[m].pareto_k.values[informative(fits[m])] > k_threshold).sum())
+        for m in table.index
     ]
     table["model"] = [fit_spec(fits[m]).name for m in table.index]
     return table
@@ -128,7 +137,7 @@ def pareto_k_table(fit: Any, *, k_threshold: float = 0.7) -> pd.DataFrame:
     kinds = np.array(["exact", "at MFN", "at lower bound", "uninformative"])
     frame["kind"] = kinds[idata.constant_data["kind"].values.astype(int)]
     frame["pareto_k"] = k
-    frame = frame[frame["kind"] != "uninformative"]  # log-likelihood identically 0: k undefined
+    frame = frame[informative(idata)]  # log-likelihood identically 0: k undefined
     return (
         frame[frame["pareto_k"] > k_threshold]
         .sort_values("pareto_k", ascending=False)

@@ -244,6 +244,7 @@ def loo_moment_match(
     from ..errors import StructestError
     from ..structural.density import unconstrained_draws
     from ..structural.results import as_fit
+    from .loo import informative
 
     if isinstance(k_threshold, bool) or not isinstance(k_threshold, (int, float)):
         raise StructestError(f"loo_moment_match: k_threshold must be a number, got {k_threshold!r}")
@@ -259,9 +260,9 @@ def loo_moment_match(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         loo = az.loo(idata, pointwise=True, reff=reff)
-    k = loo.pareto_k.values.copy()
-    informative = idata.constant_data["kind"].values != 3  # log-likelihood identically 0
-    todo = np.flatnonzero(informative & (k > k_threshold))
+    loo_i, pareto_k = loo.loo_i.values.copy(), loo.pareto_k.values.copy()
+    useful = informative(idata)
+    todo = np.flatnonzero(useful & (pareto_k > k_threshold))
     out = loo.copy()
     out["pareto_k_before"] = loo.pareto_k.copy()
     out["moment_matched"] = len(todo)
@@ -269,7 +270,6 @@ def loo_moment_match(
         return out
     draws = unconstrained_draws(fit)
     lp0, ll0 = draws.evaluate(draws.upars)
-    loo_i, pareto_k = loo.loo_i.values.copy(), loo.pareto_k.values.copy()
     for j, i in enumerate(todo):
 
         def density(u: np.ndarray, i: int = int(i)) -> tuple[np.ndarray, np.ndarray]:
@@ -301,5 +301,5 @@ def loo_moment_match(
     out["p_loo"] = float(loo["p_loo"] + loo["elpd_loo"] - elpd)
     out["elpd_loo"] = elpd
     out["se"] = float(np.sqrt(len(loo_i) * np.var(loo_i)))
-    out["warning"] = bool(np.any(pareto_k[informative] > loo["good_k"]))
+    out["warning"] = bool(np.any(pareto_k[useful] > loo["good_k"]))
     return out

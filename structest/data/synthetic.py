@@ -163,9 +163,11 @@ def _check_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
     if not all(isinstance(y, (int, np.integer)) for y in p["years"]):
         raise StructestError(f"simulate: 'years' must be integers, got {p['years']!r}")
     for k, v in p.items():
-        if k in _MAY_BE_NONE and v is None:
-            continue
-        if isinstance(DEFAULTS[k], (int, float)) and not isinstance(DEFAULTS[k], bool):
+        default = DEFAULTS[k]
+        numeric = k in _MAY_BE_NONE or (
+            isinstance(default, (int, float)) and not isinstance(default, bool)
+        )
+        if numeric and not (v is None and k in _MAY_BE_NONE):
             try:
                 float(v)
             except (TypeError, ValueError):

@@ -492,8 +492,8 @@ def _loo_section(doc: _Doc, idata: Any, fits: Mapping[str, Any] | None) -> None:
     )
     doc.raw(f"<pre>{html.escape(str(loo))}</pre>")
     high = checks.pareto_k_table(idata)
-    informative = idata.constant_data["kind"].values != 3
-    n_inf, n_flat = int(informative.sum()), int((~informative).sum())
+    useful = checks.informative(idata)
+    n_inf, n_flat = int(useful.sum()), int((~useful).sum())
     doc.p(
         f"{len(high)} of {n_inf} informative observations ({100 * len(high) / max(n_inf, 1):.2f}%) "
         "with Pareto k > 0.7"

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .posterior import BATCH, param_sites
+from .posterior import BATCH, map_batches, param_sites
 
 #: ``upars[B, D] -> (log posterior density[B], pointwise log-likelihood[B, n])``
 Evaluator = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -45,17 +45,6 @@ class UnconstrainedDraws:
     upars: np.ndarray
     evaluate: Evaluator
     names: tuple[str, ...]
-
-
-def _stack(tree: Any, n: int, fn: Callable[[Any], Any], batch: int) -> Any:
-    """``fn`` (jitted, vmapped) over the leading axis of ``tree`` in batches -> numpy tree."""
-    import jax
-
-    parts = [
-        jax.tree.map(np.asarray, fn(jax.tree.map(lambda v, i=i: v[i : i + batch], tree)))
-        for i in range(0, n, batch)
-    ]
-    return jax.tree.map(lambda *a: np.concatenate(a, axis=0), *parts)
 
 
 def unconstrained_draws(fit: Any, batch: int = BATCH) -> UnconstrainedDraws:
@@ -96,7 +85,7 @@ def unconstrained_draws(fit: Any, batch: int = BATCH) -> UnconstrainedDraws:
             latent = latent_values(draw, spec, layout, arrays)
             return ravel_pytree(unconstrain_fn(model, args, kwargs, latent))[0]
 
-        upars = _stack(stored, s_total, jax.jit(jax.vmap(to_u)), batch)
+        upars = map_batches(jax.jit(jax.vmap(to_u)), stored, s_total, batch)
         first = jax.tree.map(lambda v: jnp.asarray(v[0]), stored)
         u0 = unconstrain_fn(model, args, kwargs, latent_values(first, spec, layout, arrays))
         _, unravel = ravel_pytree(u0)
@@ -113,7 +102,7 @@ def unconstrained_draws(fit: Any, batch: int = BATCH) -> UnconstrainedDraws:
 
     def evaluate(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with jax.enable_x64(True):
-            lp, ll = _stack(jnp.asarray(u, dtype=jnp.float64), len(u), compiled, batch)
+            lp, ll = map_batches(compiled, jnp.asarray(u, dtype=jnp.float64), len(u), batch)
         return lp, ll
 
     return UnconstrainedDraws(np.asarray(upars), evaluate, tuple(sorted(u0)))

@@ -41,6 +41,19 @@ def posterior_params(posterior: xr.Dataset, spec: ModelSpec) -> dict[str, np.nda
     return {k: flat(site) for k, site in param_sites(spec).items()}
 
 
+def map_batches(fn: Callable[[Any], Any], tree: Any, n: int, batch: int = BATCH) -> Any:
+    """``fn`` (a jitted, vmapped function of a pytree of arrays with a leading draw axis)
+    over the ``n`` draws of ``tree`` in batches of ``batch``: numpy arrays (pytree) with
+    the batches concatenated on the leading axis (bounds memory at batch x the output)."""
+    import jax
+
+    parts = [
+        jax.tree.map(np.asarray, fn(jax.tree.map(lambda v, i=i: v[i : i + batch], tree)))
+        for i in range(0, n, batch)
+    ]
+    return jax.tree.map(lambda *a: np.concatenate(a, axis=0), *parts)
+
+
 def batched(
     fn: Callable[[Mapping[str, Any], Mapping[str, Any]], Any],
     params: Mapping[str, np.ndarray],
@@ -49,7 +62,8 @@ def batched(
 ) -> np.ndarray:
     """``fn(params_s, arrays)`` for every stacked draw ``s`` -> float[n_draws, ...].
 
-    Evaluated with ``jit(vmap(fn))`` in batches of ``batch`` draws, in 64-bit floats.
+    Evaluated with ``jit(vmap(fn))`` in batches of ``batch`` draws (:func:`map_batches`),
+    in 64-bit floats.
     """
     import jax
     import jax.numpy as jnp
@@ -58,11 +72,7 @@ def batched(
     with jax.enable_x64(True):
         arr = {k: jnp.asarray(v) for k, v in arrays.items()}
         f = jax.jit(jax.vmap(lambda p: fn(p, arr)))
-        parts = [
-            np.asarray(f({k: jnp.asarray(v[i : i + batch]) for k, v in params.items()}))
-            for i in range(0, n, batch)
-        ]
-    return np.concatenate(parts, axis=0)
+        return map_batches(f, dict(params), n, batch)  # numpy slices: jit converts them
 
 
 def draw_errors(
