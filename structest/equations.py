@@ -29,11 +29,18 @@ COEFS_INSIDE: tuple[str, ...] = ("g_IP_rta", "g_FVA_rta")
 MFN_REF: float = 10.0
 
 #: coefficients of the optional parameters: level inside RTAs (``rta_shift``), GSP shift
-COEFS_OPTIONAL: dict[str, str] = {"rta_shift": "intercept_rta", "gsp_shift": "g_GSP"}
+#: and the MFN slopes of t* outside RTAs (regime_mfn_slopes)
+COEFS_OPTIONAL: dict[str, str] = {
+    "rta_shift": "intercept_rta",
+    "gsp_shift": "g_GSP",
+    "mfn_slope_other": "g_MFN_other",
+    "mfn_slope_gsp": "g_MFN_GSP",
+}
 
 
-def _value(params: Mapping[str, Any], groups: Mapping[str, Any], name: str) -> Any:
-    """``params[name]``, expanded per observation when it varies by group."""
+def per_obs(params: Mapping[str, Any], groups: Mapping[str, Any], name: str) -> Any:
+    """``params[name]``, expanded per observation when it varies by group (``groups`` holds
+    the map ``grp_<name>``); as given otherwise."""
     v = params[name]
     key = f"grp_{name}"
     if key in groups and getattr(v, "ndim", 0) == 1:
@@ -62,7 +69,7 @@ def implied_coefficients(
     groups = groups or {}
 
     def g(n: str) -> Any:
-        return _value(params, groups, n)
+        return per_obs(params, groups, n)
 
     eps, lam = g("eps"), g("lambda_abs")
     ip = g("delta")
@@ -90,8 +97,11 @@ def structural_tstar(params: Mapping[str, Any], arrays: Mapping[str, Any]) -> An
     Outside RTAs (eq. 11/18-19): ``100/eps + g_IP x_ip + g_FVA x_fva + g_DVA x_dva``;
     inside (eq. 14, ``arrays["rta"] == 1``): ``g_IP_rta x_ip + g_FVA_rta x_fva`` (plus
     ``intercept_rta`` when the level inside RTAs is free); plus ``g_GSP`` for GSP-eligible
-    pairs outside RTAs (``arrays["gsp"]``) when the model has a GSP regime. ``arrays``
-    holds ``x_ip, x_fva, x_dva, rta`` (0/1), ``gsp`` when needed and ``grp_<p>`` maps.
+    pairs outside RTAs (``arrays["gsp"]``) when the model has a GSP regime; plus
+    ``g_MFN_other (MFN - MFN_REF)`` for pairs outside RTAs without GSP eligibility and
+    ``g_MFN_GSP (MFN - MFN_REF)`` for GSP-eligible ones (regime MFN slopes). ``arrays``
+    holds ``x_ip, x_fva, x_dva, rta`` (0/1), ``gsp`` and ``mfn`` when needed and
+    ``grp_<p>`` maps.
     """
     c = implied_coefficients(params, arrays)
     x_ip, x_fva, x_dva = arrays["x_ip"], arrays["x_fva"], arrays["x_dva"]
@@ -102,6 +112,13 @@ def structural_tstar(params: Mapping[str, Any], arrays: Mapping[str, Any]) -> An
         out = out * (1.0 - rta) + inside * rta
     if "g_GSP" in c:
         out = out + c["g_GSP"] * arrays["gsp"]
+    if "g_MFN_other" in c or "g_MFN_GSP" in c:
+        dm = arrays["mfn"] - MFN_REF
+        gsp = arrays["gsp"] if "gsp" in arrays else 0.0
+        if "g_MFN_other" in c:
+            out = out + c["g_MFN_other"] * (1.0 - arrays["rta"]) * (1.0 - gsp) * dm
+        if "g_MFN_GSP" in c:
+            out = out + c["g_MFN_GSP"] * gsp * dm
     return out
 
 
@@ -116,9 +133,9 @@ def sigma_per_obs(params: Mapping[str, Any], groups: Mapping[str, Any]) -> Any:
     (``groups["grp_sigma"]``), times ``mfn_rel ** sigma_mfn`` when it scales with MFN
     (``groups["mfn_rel"]``, :func:`mfn_rel`), divided by ``sqrt(prec)`` when the latent
     precisions of a Student-t scale mixture are given."""
-    s = _value(params, groups, "sigma")
+    s = per_obs(params, groups, "sigma")
     if "sigma_mfn" in params:
-        s = s * (groups["mfn_rel"] ** params["sigma_mfn"])
+        s = s * (groups["mfn_rel"] ** per_obs(params, groups, "sigma_mfn"))
     if "prec" in params:
         s = s / params["prec"] ** 0.5
     return s

@@ -50,10 +50,20 @@ def _specs():
         gsp_regime=True,
         free_rta_level=True,
         free_rta_ratio=True,
+        regime_mfn_slopes=True,
         mfn_scaled_errors=True,
         mfn_effect=True,
         mundlak=["exp_ind_year"],
-        hierarchy={"sigma": "regime", "eps": "importer"},
+        # every kind of group heterogeneity: log (eps), logit (delta_star, outlier_share),
+        # additive (the level shifts)
+        hierarchy={
+            "sigma": "regime",
+            "eps": "importer",
+            "delta_star": "industry",
+            "rta_shift": "importer",
+            "gsp_shift": "importer",
+            "outlier_share": "regime",
+        },
     )
     out["every feature"] = spec_from_dict(every)
     return out
@@ -116,7 +126,8 @@ def test_backends_same_sites_dims_and_log_density(name, panel) -> None:
         assert pm_dims.get(k, ()) == dims, (name, k)
 
     # the same joint log density (constrained values, no Jacobian) at the NumPyro draw; the
-    # libraries write the priors' normalising constants differently (~1e-10 relative)
+    # libraries write the priors' normalising constants differently (about 2e-9 absolute
+    # per scalar site, measured: up to 1.5e-9 relative for the every-feature spec's 30 sites)
     point = {k: tr[k]["value"] for k in np_sample}
     with jax.enable_x64(True):
         lp_np, _ = log_density(numpyro_model, (arrays, spec, layout, True), {}, point)
@@ -130,7 +141,7 @@ def test_backends_same_sites_dims_and_log_density(name, panel) -> None:
     with jax.enable_x64(True):
         lp_pm = m.compile_logp(jacobian=False)(values)
     assert np.isfinite(float(lp_np))
-    assert float(lp_pm) == pytest.approx(float(lp_np), rel=1e-9), name
+    assert float(lp_pm) == pytest.approx(float(lp_np), rel=5e-9), name
 
     # and the same deterministics
     with jax.enable_x64(True):

@@ -77,12 +77,22 @@ def _by_hand(p: dict, a: dict) -> np.ndarray:
     d_in = p.get("delta_rta", p["delta"])
     inside = p.get("rta_shift", 0.0) + 100 * d_in / elt * a["x_ip"] - 100 * fva / elt * a["x_fva"]
     out = np.where(a["rta"] > 0, inside, out)
-    return out + p.get("gsp_shift", 0.0) * a["gsp"]
+    other = (a["rta"] == 0) & (a["gsp"] == 0)
+    slopes = np.where(other, p.get("mfn_slope_other", 0.0), 0.0)
+    slopes = np.where(a["gsp"] > 0, p.get("mfn_slope_gsp", 0.0), slopes)
+    return out + p.get("gsp_shift", 0.0) * a["gsp"] + slopes * (a["mfn"] - MFN_REF)
 
 
 def test_optional_terms_of_tstar_match_the_equation_by_hand() -> None:
     a = _arrays()
-    for extra in ({}, {"gsp_shift": -3.0}, {"rta_shift": 2.5}, {"delta_rta": 0.2}):
+    for extra in (
+        {},
+        {"gsp_shift": -3.0},
+        {"rta_shift": 2.5},
+        {"delta_rta": 0.2},
+        {"mfn_slope_other": 0.8},
+        {"mfn_slope_gsp": -0.4, "gsp_shift": -1.0},
+    ):
         p = {**P, **extra}
         np.testing.assert_allclose(np.asarray(tstar_structural(p, a)), _by_hand(p, a), rtol=1e-12)
     # the RTA regime ignores the GSP flag only through the design (gsp * (1 - rta)); the
@@ -185,6 +195,7 @@ def test_spec_switches_add_their_parameters_and_validate() -> None:
         gsp_regime=True,
         free_rta_level=True,
         free_rta_ratio=True,
+        regime_mfn_slopes=True,
         mfn_scaled_errors=True,
         errors="contaminated",
         hierarchy={"sigma": "regime"},
@@ -193,6 +204,8 @@ def test_spec_switches_add_their_parameters_and_validate() -> None:
         "gsp_shift",
         "rta_shift",
         "delta_rta",
+        "mfn_slope_other",
+        "mfn_slope_gsp",
         "sigma_mfn",
         "outlier_share",
         "outlier_scale",
@@ -202,6 +215,10 @@ def test_spec_switches_add_their_parameters_and_validate() -> None:
     assert spec_from_dict(s.to_dict()) == s  # round trip through the file form
     with pytest.raises(SpecError, match="free_rta_level.*rta_regime"):
         _spec(rta_regime=False, free_rta_level=True)
+    # without a GSP regime the slopes are "other" (every pair outside RTAs) only
+    assert _spec(regime_mfn_slopes=True).structural[-1] == "mfn_slope_other"
+    assert "mfn_slope_gsp" not in _spec(regime_mfn_slopes=True).scalar_params
+    assert s.to_toml().count("regime_mfn_slopes") == 1  # one switch, two parameters
     with pytest.raises(SpecError, match="'gsp_regime' must be true/false"):
         _spec(gsp_regime="yes")
     with pytest.raises(SpecError, match="'errors' must be one of"):
@@ -269,3 +286,93 @@ def test_mfn_effect_uses_the_centred_cell_means_of_mfn() -> None:
     want = means.reindex(d.levels[e]).to_numpy()
     np.testing.assert_allclose(d.arrays[f"mfnbar_{e}"], want - want.mean(), rtol=1e-12)
     assert "gamma_mfn" in spec.scalar_params
+
+
+def test_group_varying_shifts_and_error_parameters_match_scipy() -> None:
+    """rta_shift and gsp_shift by group move t* by each observation's own group value; a
+    contaminated normal whose share of wide shocks and MFN elasticity of scale vary by
+    group gives each observation its group's mixture (scipy, one group at a time)."""
+    a = _arrays()
+    n = len(a["kind"])
+    grp = np.arange(n) % 3
+    a |= {g: grp for g in ("grp_rta_shift", "grp_gsp_shift", "grp_outlier_share", "grp_sigma_mfn")}
+    shifts_rta, shifts_gsp = np.array([-4.0, 1.0, 2.5]), np.array([-1.0, -3.0, 0.5])
+    shares = np.array([0.05, 0.3, 0.6])
+    p = {
+        **P,
+        "rta_shift": shifts_rta,
+        "gsp_shift": shifts_gsp,
+        "sigma": np.array([2.0, 5.0]),
+        "sigma_mfn": np.array([0.5, 0.9, 0.7]),
+        "outlier_share": shares,
+        "outlier_scale": 4.0,
+    }
+    base = _by_hand(P, a)
+    mu = np.where(a["rta"] > 0, base + shifts_rta[grp], base) + shifts_gsp[grp] * a["gsp"]
+    np.testing.assert_allclose(np.asarray(tstar_structural(p, a)), mu, rtol=1e-12)
+    sigma = p["sigma"][a["grp_sigma"]] * a["mfn_rel"] ** p["sigma_mfn"][grp]
+    want = np.zeros(n)
+    for g, share in enumerate(shares):
+        m = grp == g
+        sub = {k: v[m] for k, v in a.items() if np.ndim(v) == 1 and len(v) == n}
+        want[m] = _scipy_loglik(mu[m], sigma[m], sub, _Contaminated(share, 4.0))
+    np.testing.assert_allclose(np.asarray(loglik_pointwise(p, a)), want, rtol=1e-9, atol=1e-12)
+    sel = {
+        f"sel_{n}": np.flatnonzero(a["kind"] == k)
+        for n, k in (("exact", EXACT), ("right", RIGHT), ("left", LEFT))
+    }
+    assert float(loglik(p, {**a, **sel})) == pytest.approx(want.sum(), rel=1e-10)
+
+
+def test_hierarchy_follows_the_prior_support() -> None:
+    """How a parameter varies by group follows its prior: log-normal (positive), logit-normal
+    (beta) or additive (normal), each with its own default scale prior; the program's
+    group values are those transforms of the population value (checked on a prior draw)."""
+    from numpyro import handlers
+
+    import structest
+    from structest.structural.backends.numpyro import model as numpyro_model
+    from structest.structural.design import build_design
+    from structest.structural.program import Layout
+
+    d = load_model("bbj_mfn_free").to_dict()
+    d["priors"] = {k: v for k, v in d["priors"].items() if not k.startswith("sd_")}
+    d["hierarchy"] = {
+        "eps": "importer",
+        "delta_star": "industry",
+        "rta_shift": "importer",
+        "outlier_share": "regime",
+    }
+    spec = spec_from_dict(d)
+    assert spec.priors["sd_eps"] == ("halfnormal", 0.5)
+    assert spec.priors["sd_delta_star"] == ("halfnormal", 1.0)
+    assert spec.priors["sd_outlier_share"] == ("halfnormal", 1.0)
+    assert spec.priors["sd_rta_shift"] == ("halfnormal", 5.0)
+    panel, _ = structest.simulate_model(spec, seed=2, economies=("USA", "CHN", "DEU", "JPN"))
+    design = build_design(panel, spec)
+    arrays = {k: jax.numpy.asarray(v) for k, v in design.arrays.items()}
+    tr = handlers.trace(handlers.seed(numpyro_model, jax.random.PRNGKey(3))).get_trace(
+        arrays, spec, Layout.of(design), True
+    )
+    v = {k: np.asarray(s["value"]) for k, s in tr.items()}
+
+    def logit(x):
+        return np.log(x / (1 - x))
+
+    np.testing.assert_allclose(v["eps_group"], v["eps"] * np.exp(v["sd_eps"] * v["z_eps"]))
+    np.testing.assert_allclose(
+        logit(v["delta_star_group"]),
+        logit(v["delta_star"]) + v["sd_delta_star"] * v["z_delta_star"],
+    )
+    np.testing.assert_allclose(
+        logit(v["outlier_share_group"]),
+        logit(v["outlier_share"]) + v["sd_outlier_share"] * v["z_outlier_share"],
+    )
+    np.testing.assert_allclose(
+        v["rta_shift_group"], v["rta_shift"] + v["sd_rta_shift"] * v["z_rta_shift"]
+    )
+    assert np.all((v["delta_star_group"] > 0) & (v["delta_star_group"] < 1))
+    assert np.all((v["outlier_share_group"] > 0) & (v["outlier_share_group"] < 1))
+    # a user's own scale prior wins over the default
+    d["priors"] = {"sd_rta_shift": ["halfnormal", 2.0]}
+    assert spec_from_dict(d).priors["sd_rta_shift"] == ("halfnormal", 2.0)

@@ -108,7 +108,9 @@ def _prior_draw(model: str, n: int = 3, seed: int = 0):
     return spec, layout, arrays, {k: np.asarray(v) for k, v in draws.items()}
 
 
-@pytest.mark.parametrize("model", ["bbj_mfn_free", "bbj", "bbj_hier", "bbj_cre", "bbj_eq19"])
+@pytest.mark.parametrize(
+    "model", ["bbj_mfn_free", "bbj_mfn_shifts", "bbj", "bbj_hier", "bbj_cre", "bbj_eq19"]
+)
 def test_latent_values_recover_the_sampled_auxiliaries(model):
     import jax
 

@@ -121,3 +121,75 @@ def test_every_bundled_model_can_be_simulated(model):
         if p != "sigma":
             assert len(set(truth[f"{p}_by_{col}"].values())) > 1
     assert np.isfinite(resid).all()
+
+
+def test_outlier_share_by_regime_widens_only_that_regimes_shocks():
+    """With the same seed, a world whose wide shocks are 20 times the scale differs from
+    one with scale 1 exactly on the wide shocks: only in the regime given a share, and on
+    about that share of its observations."""
+    from structest.data.describe import regime
+
+    kw = {"seed": 3, "economies": ("USA", "CHN", "MEX", "CAN", "JPN", "IND", "BRA", "KOR")}
+    shares = {"other": 0.0, "GSP-eligible": 0.4, "RTA": 0.0}
+    base, _ = structest.simulate(outlier_share=shares, outlier_scale=1.0, **kw)
+    wide, truth = structest.simulate(outlier_share=shares, outlier_scale=20.0, **kw)
+    assert truth["outlier_share"] == shares
+    lab = regime(base.df).to_numpy()
+    moved = ~np.isclose(base.df["tstar_true"], wide.df["tstar_true"], rtol=0, atol=1e-9)
+    assert not moved[lab != "GSP-eligible"].any()
+    frac = moved[lab == "GSP-eligible"].mean()
+    n = (lab == "GSP-eligible").sum()
+    assert n > 200 and abs(frac - 0.4) < 4 * np.sqrt(0.4 * 0.6 / n)
+
+
+def test_level_shifts_vary_additively_by_group():
+    """rta_shift and gsp_shift by importer are the population value plus pp deviations
+    (negative and positive), as the model's additive hierarchy writes them."""
+    _, truth = structest.simulate(
+        seed=1,
+        rta_shift=-2.0,
+        gsp_shift=-1.0,
+        hierarchy={"rta_shift": ("importer", 3.0), "gsp_shift": ("importer", 1.0, "additive")},
+    )
+    for name, pop in (("rta_shift", -2.0), ("gsp_shift", -1.0)):
+        dev = np.array(list(truth[f"{name}_by_importer"].values())) - pop
+        assert (dev < 0).any() and (dev > 0).any()
+    # a logit hierarchy keeps a share parameter inside (0, 1)
+    _, truth = structest.simulate(seed=1, hierarchy={"delta_star": ("industry", 3.0, "logit")})
+    vals = np.array(list(truth["delta_star_by_industry"].values()))
+    assert ((vals > 0) & (vals < 1)).all() and vals.std() > 0.1
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"outlier_share": {"RTA": 1.5}},
+        {"outlier_share": {"nowhere": 0.1}},
+        {"outlier_share": "x"},
+        {"hierarchy": {"delta_star": ("industry", 0.3, "probit")}},
+        {"hierarchy": {"eps": ("industry", "0.3")}},
+    ],
+)
+def test_bad_group_options_are_refused(bad):
+    with pytest.raises(StructestError, match="simulate: "):
+        structest.simulate(seed=0, **bad)
+
+
+def test_regime_mfn_slopes_move_tstar_with_mfn_outside_rtas():
+    """With the same seed, slopes of 0.5 (other) and -0.3 (GSP) move each pair's t* by
+    slope x (MFN - 10) in its regime, and RTA pairs not at all, up to the one constant
+    that recalibrates the effects' mean."""
+    from structest.data.describe import regime
+    from structest.equations import MFN_REF
+
+    kw = {"seed": 5, "gsp_shift": -1.0}
+    base, _ = structest.simulate(**kw)
+    moved, truth = structest.simulate(mfn_slope_other=0.5, mfn_slope_gsp=-0.3, **kw)
+    assert (truth["g_MFN_other"], truth["g_MFN_GSP"]) == (0.5, -0.3)
+    lab = regime(base.df).to_numpy()
+    slope = np.select([lab == "other", lab == "GSP-eligible"], [0.5, -0.3], 0.0)
+    mfn = base.df["mfn"].to_numpy()
+    np.testing.assert_allclose(moved.df["mfn"], mfn)
+    rest = moved.df["tstar_true"] - base.df["tstar_true"] - slope * (mfn - MFN_REF)
+    assert {"other", "GSP-eligible", "RTA"} <= set(lab)
+    assert np.ptp(rest) < 1e-9

@@ -45,8 +45,12 @@ def test_bad_keys_named() -> None:
         spec_from_dict({"name": "x", "errors": "cauchy"})
     with pytest.raises(SpecError, match=r"\[hierarchy\] key 'foo'"):
         spec_from_dict({"name": "x", "hierarchy": {"foo": "industry"}})
-    with pytest.raises(SpecError, match="positive prior family"):
-        spec_from_dict({"name": "x", "hierarchy": {"delta_star": "industry"}})
+    # delta_dstar's truncated normal says neither log, logit nor additive heterogeneity
+    with pytest.raises(SpecError, match="'delta_dstar' needs a prior family whose support"):
+        spec_from_dict({"name": "x", "hierarchy": {"delta_dstar": "industry"}})
+    # outlier_share varies by group only under contaminated errors
+    with pytest.raises(SpecError, match=r"\[hierarchy\] key 'outlier_share'"):
+        spec_from_dict({"name": "x", "hierarchy": {"outlier_share": "regime"}})
     with pytest.raises(SpecError, match="'centred_effect' = 'pair' is not one of effects"):
         spec_from_dict({"name": "x", "centred_effect": "pair"})
     with pytest.raises(SpecError, match="'centred_effect' must be a string"):

@@ -31,6 +31,7 @@ then set so that the expected share of observations below MFN equals ``pref_shar
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -80,15 +81,23 @@ DEFAULTS: dict[str, Any] = {
     "gsp_shift": 0.0,  # pp added to t* of GSP-eligible pairs outside RTAs (gsp_regime)
     "rta_shift": 0.0,  # level of t* inside RTAs, pp (free_rta_level; structurally 0)
     "delta_rta": None,  # producer weight inside RTAs (free_rta_ratio; None: delta)
+    # pp of t* per pp of MFN (around 10 pp) for pairs outside RTAs without / with GSP
+    # eligibility (regime_mfn_slopes)
+    "mfn_slope_other": 0.0,
+    "mfn_slope_gsp": 0.0,
     "sigma_mfn": 0.0,  # sigma_i = sigma ((1 + MFN_i)/(1 + MFN_REF))^sigma_mfn (mfn_scaled_errors)
     "sigma_by_regime": None,  # {"other"|"GSP-eligible"|"RTA": multiplier of sigma}
-    "outlier_share": 0.0,  # contaminated normal: share of shocks with scale outlier_scale sigma
+    # contaminated normal: share of shocks with scale outlier_scale sigma (a number, or a
+    # dict {"other"|"GSP-eligible"|"RTA": share})
+    "outlier_share": 0.0,
     "outlier_scale": 5.0,
     # effects: "imp_ind_year" (a_ixt, default) or "eq19" (importer-industry +
     # importer-year + industry-year, each with s.d. tau_imp); exporter-industry-year always
     "effects": "imp_ind_year",
-    # parameters that vary by group, log-normally: {param: (column, sd of log)}, column in
-    # importer, exporter, industry ([hierarchy])
+    # parameters that vary by group: {param: (column, sd[, kind])}, column in importer,
+    # exporter, industry ([hierarchy]); kind "log" (sd of the log; the default for the
+    # structural parameters), "logit" (sd of the logit, for a parameter in (0, 1)) or
+    # "additive" (sd in pp; the default for the level shifts rta_shift and gsp_shift)
     "hierarchy": {},
     # design
     "economies": ECONOMIES,
@@ -126,12 +135,23 @@ def _structural_params(
         params["rta_shift"] = float(p["rta_shift"])
     if float(p["gsp_shift"]):
         params["gsp_shift"] = float(p["gsp_shift"])
+    for k in ("mfn_slope_other", "mfn_slope_gsp"):
+        if float(p[k]):
+            params[k] = float(p[k])
     idx: dict[str, np.ndarray] = {}
     values: dict[str, dict[str, float]] = {}
     labels = {"importer": econ, "exporter": econ, "industry": inds}
-    for name, (col, sd) in dict(p["hierarchy"]).items():
+    for name, (col, sd, *kind) in dict(p["hierarchy"]).items():
         n_g = len(labels[col])
-        params[name] = float(p[name]) * np.exp(float(sd) * rng.normal(0.0, 1.0, n_g))
+        sz = float(sd) * rng.normal(0.0, 1.0, n_g)
+        how = kind[0] if kind else ("additive" if name in _SHIFTS else "log")
+        base = float(p[name])
+        if how == "additive":
+            params[name] = base + sz
+        elif how == "logit":
+            params[name] = 1.0 / (1.0 + np.exp(-(np.log(base / (1.0 - base)) + sz)))
+        else:
+            params[name] = base * np.exp(sz)
         idx[f"grp_{name}"] = columns[col]
         values[f"{name}_by_{col}"] = dict(zip(labels[col], params[name].tolist(), strict=True))
     return params, idx, values
@@ -167,7 +187,8 @@ def _check_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
         numeric = k in _MAY_BE_NONE or (
             isinstance(default, (int, float)) and not isinstance(default, bool)
         )
-        if numeric and not (v is None and k in _MAY_BE_NONE):
+        by_regime = k == "outlier_share" and isinstance(v, Mapping)
+        if numeric and not (v is None and k in _MAY_BE_NONE) and not by_regime:
             try:
                 float(v)
             except (TypeError, ValueError):
@@ -190,8 +211,17 @@ def _check_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
         raise StructestError(
             f"simulate: effects must be 'imp_ind_year' or 'eq19', got {p['effects']!r}"
         )
-    if not 0 <= float(p["outlier_share"]) < 1 or not float(p["outlier_scale"]) >= 1:
-        raise StructestError("simulate: need 0 <= outlier_share < 1 and outlier_scale >= 1")
+    shares = p["outlier_share"]
+    shares = dict(shares) if isinstance(shares, Mapping) else {"all": shares}
+    ok = set(shares) <= {"all", *_REGIMES} and all(
+        _is_number(v) and 0 <= float(v) < 1 for v in shares.values()
+    )
+    if not ok or not (_is_number(p["outlier_scale"]) and float(p["outlier_scale"]) >= 1):
+        raise StructestError(
+            "simulate: need outlier_share in [0, 1) (a number, or a dict mapping 'other', "
+            f"'GSP-eligible', 'RTA' to one) and outlier_scale >= 1, got {p['outlier_share']!r} "
+            f"and {p['outlier_scale']!r}"
+        )
     regimes = dict(p["sigma_by_regime"] or {})
     bad = sorted(set(regimes) - {"other", "GSP-eligible", "RTA"})
     if bad or any(not float(v) > 0 for v in regimes.values()):
@@ -201,21 +231,36 @@ def _check_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
         )
     for name, spec in dict(p["hierarchy"]).items():
         ok = (
-            name in STRUCTURAL_PARAMS
+            (name in STRUCTURAL_PARAMS or name in _SHIFTS)
+            and (name != "rta_shift" or p["rta_regime"])
             and isinstance(spec, (tuple, list))
-            and len(spec) == 2
+            and len(spec) in (2, 3)
             and spec[0] in _GROUP_COLUMNS
+            and _is_number(spec[1])
             and float(spec[1]) >= 0
+            and (len(spec) == 2 or spec[2] in ("log", "logit", "additive"))
+            and (len(spec) == 2 or spec[2] != "logit" or 0 < float(p[name]) < 1)
         )
         if not ok:
             raise StructestError(
-                f"simulate: hierarchy[{name!r}] must be (column, sd) with a structural "
-                f"parameter, column in {sorted(_GROUP_COLUMNS)} and sd >= 0, got {spec!r}"
+                f"simulate: hierarchy[{name!r}] must be (column, sd) or (column, sd, kind) "
+                f"with a structural parameter or level shift, column in "
+                f"{sorted(_GROUP_COLUMNS)}, sd >= 0 and kind 'log', 'logit' (a parameter in "
+                f"(0, 1)) or 'additive', got {spec!r}"
             )
     return p
 
 
 _GROUP_COLUMNS = ("importer", "exporter", "industry")
+_REGIMES = ("other", "GSP-eligible", "RTA")
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+#: level shifts (pp) and MFN slopes of t*: they vary additively by group
+_SHIFTS = ("rta_shift", "gsp_shift", "mfn_slope_other", "mfn_slope_gsp")
 
 
 def simulate(seed: int = 0, **overrides: Any) -> tuple[Panel, dict[str, Any]]:
@@ -321,14 +366,15 @@ def simulate(seed: int = 0, **overrides: Any) -> tuple[Panel, dict[str, Any]]:
     gsp_out = (gsp & ~rta).astype(float)
     arrays = {"x_ip": x_ip, "x_fva": x_fva, "x_dva": x_dva, "gsp": gsp_out, **group_idx}
     arrays["rta"] = rta.astype(float) if p["rta_regime"] else np.zeros(n)
-    struct = np.asarray(structural_tstar(params, arrays))
     b = rng.normal(0.0, p["tau_exp"], (n_e, n_x, n_t))[jj, xx, tt]
     cell = (ii * n_x + xx) * n_t + tt
-    noise_free = struct + b
     # MFN rates are exogenous: drawn independently of the effects and the errors, so the
     # model's likelihood (conditional on MFN) with independent effects is exactly right.
     n_cells = n_e * n_x * n_t
     mfn = (p["mfn_median"] * np.exp(p["mfn_spread"] * rng.normal(0.0, 1.0, n_cells)))[cell]
+    arrays["mfn"] = mfn  # the regime MFN slopes' term
+    struct = np.asarray(structural_tstar(params, arrays))
+    noise_free = struct + b
     mu_imp = _calibrate_mu(noise_free, mfn, p)
     share_dev = log_share.reshape(-1) - log_share.mean()
     a_cell = mu_imp + float(p["effect_fva_slope"]) * share_dev
@@ -349,11 +395,14 @@ def simulate(seed: int = 0, **overrides: Any) -> tuple[Panel, dict[str, Any]]:
         z = rng.normal(0.0, 1.0, n)
     else:
         z = rng.standard_t(float(p["nu"]), n)
-    if float(p["outlier_share"]) > 0:
-        z = np.where(rng_x.random(n) < float(p["outlier_share"]), z * p["outlier_scale"], z)
+    lab = regime(pd.DataFrame({"rta": rta, "gsp": gsp})).to_numpy()
+    share = p["outlier_share"]
+    if isinstance(share, Mapping):  # by regime
+        share = np.array([float(share.get(r, 0.0)) for r in lab])
+    if np.any(np.asarray(share, float) > 0):
+        z = np.where(rng_x.random(n) < share, z * p["outlier_scale"], z)
     # the error scale as the likelihood writes it (sigma by regime, times the MFN term)
     regimes = dict(p["sigma_by_regime"] or {})
-    lab = regime(pd.DataFrame({"rta": rta, "gsp": gsp})).to_numpy()
     scale = {"sigma": p["sigma"] * np.array([float(regimes.get(r, 1.0)) for r in lab])}
     if float(p["sigma_mfn"]):
         scale["sigma_mfn"] = float(p["sigma_mfn"])
@@ -425,6 +474,7 @@ def simulate(seed: int = 0, **overrides: Any) -> tuple[Panel, dict[str, Any]]:
     )
     truth["delta_rta"] = params.get("delta_rta", p["delta"])
     truth["g_GSP"], truth["intercept_rta"] = p["gsp_shift"], p["rta_shift"]
+    truth["g_MFN_other"], truth["g_MFN_GSP"] = p["mfn_slope_other"], p["mfn_slope_gsp"]
     truth.update(group_values)
     truth["mu_imp"] = mu_imp
     if np.ndim(g["g_IP"]) == 0 and np.ndim(g["g_FVA"]) == 0:

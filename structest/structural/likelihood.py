@@ -42,7 +42,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import betainc, gammaln, log_ndtr
 
-from ..equations import SCALE, implied_coefficients, sigma_per_obs, structural_tstar
+from ..equations import SCALE, implied_coefficients, per_obs, sigma_per_obs, structural_tstar
 
 Params = dict[str, Any]
 Arrays = dict[str, Any]
@@ -140,6 +140,7 @@ def _log_terms(
     z_obs: jax.Array,
     z_up: jax.Array,
     z_lo: jax.Array,
+    shares: tuple[Any, Any, Any] | None = None,
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Elementwise log-likelihood terms: uncensored density at ``z_obs`` (with the scale's
     ``log_sigma``), right-censored ``log F(z_up)``, left-censored ``log F(z_lo)``.
@@ -147,7 +148,8 @@ def _log_terms(
     Normal, also for a Student-t written as a scale mixture (``"prec" in params``: the
     latent precisions are already in the scale); the marginal Student-t when only ``"nu"``
     is given; the contaminated normal when ``"outlier_share"`` and ``"outlier_scale"``
-    are."""
+    are (``shares``: the share of wide shocks for each of the three terms, when it varies
+    by group)."""
     if "nu" in params and "prec" not in params:
         nu = params["nu"]
         exact = _t_logpdf(z_obs, nu) - log_sigma
@@ -156,14 +158,26 @@ def _log_terms(
     if "outlier_share" not in params:
         return exact, log_ndtr(z_up), log_ndtr(z_lo)
     # contaminated normal: log((1 - p) f(z) + p f(z / k) / k), each term likewise
-    share, k = params["outlier_share"], params["outlier_scale"]
-    lc, lo = jnp.log1p(-share), jnp.log(share)
+    k = params["outlier_scale"]
+    s_e, s_r, s_l = shares if shares is not None else (params["outlier_share"],) * 3
     wide = exact + 0.5 * z_obs * z_obs * (1.0 - 1.0 / (k * k)) - jnp.log(k)
+
+    def mix(share: Any, core: jax.Array, tail: jax.Array) -> jax.Array:
+        return jnp.logaddexp(jnp.log1p(-share) + core, jnp.log(share) + tail)
+
     return (
-        jnp.logaddexp(lc + exact, lo + wide),
-        jnp.logaddexp(lc + log_ndtr(z_up), lo + log_ndtr(z_up / k)),
-        jnp.logaddexp(lc + log_ndtr(z_lo), lo + log_ndtr(z_lo / k)),
+        mix(s_e, exact, wide),
+        mix(s_r, log_ndtr(z_up), log_ndtr(z_up / k)),
+        mix(s_l, log_ndtr(z_lo), log_ndtr(z_lo / k)),
     )
+
+
+def _shares(params: Params, arrays: Arrays) -> Any:
+    """The contaminated normal's share of wide shocks per observation when it varies by
+    group (``arrays["grp_outlier_share"]``), else the scalar (None without contamination)."""
+    if "outlier_share" not in params:
+        return None
+    return per_obs(params, arrays, "outlier_share")
 
 
 def _threshold(arrays: Arrays) -> jax.Array:
@@ -195,7 +209,9 @@ def loglik_pointwise(params: Params, arrays: Arrays) -> jax.Array:
     z_obs = (arrays["tariff"] - mu) / sigma
     z_up = (mu - _threshold(arrays)) / sigma  # P(e >= c - mu) = F((mu - c)/sigma)
     z_lo = (lower - mu) / sigma
-    exact, right, left = _log_terms(params, jnp.log(sigma), z_obs, z_up, z_lo)
+    share = _shares(params, arrays)
+    shares = None if share is None else (share, share, share)
+    exact, right, left = _log_terms(params, jnp.log(sigma), z_obs, z_up, z_lo, shares)
     out = jnp.where(kind == EXACT, exact, 0.0)
     out = jnp.where(kind == RIGHT, right, out)
     out = jnp.where(kind == LEFT, left, out)
@@ -214,12 +230,15 @@ def _terms_by_kind(
     mu = tstar(params, arrays)
     sigma = sigma_per_obs(params, arrays)
     s_e, s_r, s_l = take_exact(sigma), take_right(sigma), take_left(sigma)
+    share = _shares(params, arrays)
+    shares = None if share is None else (take_exact(share), take_right(share), take_left(share))
     return _log_terms(
         params,
         jnp.log(s_e),
         (take_exact(arrays["tariff"]) - take_exact(mu)) / s_e,
         (take_right(mu) - take_right(_threshold(arrays))) / s_r,
         (take_left(arrays["lower"]) - take_left(mu)) / s_l,
+        shares,
     )
 
 

@@ -24,8 +24,10 @@ def param_sites(spec: ModelSpec) -> dict[str, str]:
     """``likelihood params key -> stored site``: the structural parameters and ``sigma``
     (``<p>_group`` when they vary by group), the error shape parameters, and ``fe_<e>`` for
     each effect."""
-    names = {p: f"{p}_group" if p in spec.hierarchy else p for p in (*spec.structural, "sigma")}
-    names.update({p: p for p in (*spec.scale_params, *spec.error_params)})
+    names = {
+        p: f"{p}_group" if p in spec.hierarchy else p
+        for p in (*spec.structural, "sigma", *spec.scale_params, *spec.error_params)
+    }
     names.update({f"fe_{e}": f"fe_{e}" for e in spec.effects})
     return names
 
@@ -139,7 +141,14 @@ def posterior_errors(
     varies by group or with MFN: pass ``arrays``) and error shape parameters:
     float[chain, draw, obs]."""
     sigma = sigma_draws(posterior, spec, arrays)
-    sp = {p: posterior[p].values[..., None] for p in spec.error_params}
+    sp = {}
+    for p in spec.error_params:
+        if p in spec.hierarchy:  # by group: per observation
+            if arrays is None:
+                raise ValueError(f"{p} varies by group: pass the design's arrays")
+            sp[p] = posterior[f"{p}_group"].values[..., np.asarray(arrays[f"grp_{p}"])]
+        else:
+            sp[p] = posterior[p].values[..., None]
     return draw_errors(sigma, (*sigma.shape[:-1], n_obs), seed, sp)
 
 

@@ -117,6 +117,14 @@ TRUNC_SDS: float = 8.0
 
 #: Families whose support is (0, inf): such parameters may vary by group (log-scale shrinkage).
 POSITIVE_FAMILIES = frozenset({"lognormal", "halfnormal", "gamma", "exponential"})
+#: How a parameter varies by group ([hierarchy]), by its prior's support: ``"log"``
+#: (positive: ``p exp(sd z)``), ``"logit"`` (in (0, 1), beta prior: ``expit(logit p + sd
+#: z)``) or ``"additive"`` (the real line, normal prior: ``p + sd z``).
+HETEROGENEITY: dict[str, str] = {
+    **{f: "log" for f in POSITIVE_FAMILIES},
+    "beta": "logit",
+    "normal": "additive",
+}
 
 PriorTuple = tuple[Any, ...]
 

@@ -9,7 +9,8 @@ model feature is written here and nowhere else.
 Sites
 -----
 Structural parameters (population values); for a parameter ``p`` in ``[hierarchy]``:
-``sd_<p>``, the auxiliary ``z_<p>`` and ``<p>_group = p exp(sd_<p> z_<p>)``; ``sigma``;
+``sd_<p>``, the auxiliary ``z_<p>`` and ``<p>_group = p exp(sd_<p> z_<p>)`` (logit-normal
+for a beta prior, ``p + sd_<p> z_<p>`` for a normal one: :func:`_by_group`); ``sigma``;
 ``nu`` and the auxiliary latent precisions ``prec`` (Student-t as a scale mixture; also
 ``sigma`` may vary by group, ``sigma_group``); ``mu``; for each effect ``e``: ``tau_<e>`` and ``fe_<e>``, sampled
 non-centred through the auxiliary ``z_<e>`` (``fe = loc + tau z``; for a Mundlak effect
@@ -37,7 +38,7 @@ import numpy as np
 from ..equations import COEFS_INSIDE, COEFS_OPTIONAL, COEFS_OUTSIDE, implied_coefficients
 from ..errors import StructestError
 from .likelihood import cell_means, loglik, tstar_structural
-from .priors import PriorTuple
+from .priors import HETEROGENEITY, PriorTuple
 from .spec import ModelSpec
 
 #: -g_FVA/g_IP = (1 - delta_star) eps_r_home / delta: free of eps and lambda
@@ -223,6 +224,31 @@ def _coefs_by_group(spec: ModelSpec, layout: Layout) -> dict[str, list[str]]:
     return out
 
 
+def _by_group(b: Builder, spec: ModelSpec, layout: Layout, p: str, pop: Any) -> Any:
+    """``<p>_group``: the population value ``pop`` of ``p`` varied over the groups of its
+    ``[hierarchy]`` column, as its prior's support says (:data:`~.priors.HETEROGENEITY`):
+    ``pop exp(sd z)``, ``expit(logit(pop) + sd z)`` or ``pop + sd z``, ``z ~ Normal(0, 1)``."""
+    col, n = layout.groups[p]
+    sd = b.prior(f"sd_{p}", spec.priors[f"sd_{p}"])
+    kind = HETEROGENEITY[spec.priors[p][0]]
+    link, inverse = _LINKS[kind]
+
+    def recover(v: Mapping[str, Any]) -> Any:
+        return (link(v[f"{p}_group"]) - link(pop)) / sd
+
+    z = b.normal(f"z_{p}", 0.0, 1.0, n, (col,), recover=recover)
+    value = b.call(lambda a: inverse(link(a[0]) + a[1] * a[2]), (pop, sd, z))
+    return b.deterministic(f"{p}_group", value, (col,))
+
+
+#: link and inverse link of each kind of group heterogeneity
+_LINKS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
+    "log": (jnp.log, jnp.exp),
+    "logit": (lambda x: jnp.log(x) - jnp.log1p(-x), lambda y: 1.0 / (1.0 + jnp.exp(-y))),
+    "additive": (lambda x: x, lambda y: y),
+}
+
+
 def structural_program(
     b: Builder,
     spec: ModelSpec,
@@ -238,27 +264,10 @@ def structural_program(
     pri = spec.priors
     pop: dict[str, Any] = {}
     params: dict[str, Any] = {}
-    for p in (*spec.structural, "sigma"):
+    for p in (*spec.structural, "sigma", *spec.scale_params, *spec.error_params):
         pop[p] = b.prior(p, pri[p])
-        if p in spec.hierarchy:
-            col, n = layout.groups[p]
-            sd = b.prior(f"sd_{p}", pri[f"sd_{p}"])
-            z = b.normal(
-                f"z_{p}",
-                0.0,
-                1.0,
-                n,
-                (col,),
-                recover=lambda v, p=p, sd=sd: jnp.log(v[f"{p}_group"] / pop[p]) / sd,
-            )
-            params[p] = b.deterministic(f"{p}_group", pop[p] * b.exp(sd * z), (col,))
-        else:
-            params[p] = pop[p]
-    pop.pop("sigma")
-    for p in spec.scale_params:
-        params[p] = b.prior(p, pri[p])
-    for p in spec.error_params:
-        params[p] = b.prior(p, pri[p])
+        params[p] = _by_group(b, spec, layout, p, pop[p]) if p in spec.hierarchy else pop[p]
+    pop = {p: pop[p] for p in spec.structural}
     if spec.errors == "student_t":
         # Student-t as a scale mixture of normals: e_i ~ Normal(0, sigma^2 / prec_i) with
         # prec_i ~ Gamma(nu/2, nu/2), so the censored terms stay on log_ndtr

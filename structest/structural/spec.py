@@ -18,11 +18,13 @@ A file has the keys::
     free_rta_level = false    # true: inside RTAs t* has its own level rta_shift (not 0)
     free_rta_ratio = false    # true: own producer weight delta_rta inside RTAs
     mfn_scaled_errors = false # true: sigma scales with ((1 + MFN)/(1 + 10))^sigma_mfn
+    regime_mfn_slopes = false # true: t* outside RTAs has its own MFN slopes (other, GSP)
     mfn_effect = false        # true: the first effect's mean moves with its cells' MFN
     [priors]                  # any subset; missing ones take DEFAULT_PRIORS
     eps = ["lognormal", 1.6, 1.0]
     [hierarchy]               # optional: parameter -> grouping column
-    eps_r_abroad = "industry"
+    eps_r_abroad = "industry" # (log-normal; logit-normal for a beta prior, additive for a
+    rta_shift = "importer"    #  normal one: see ModelSpec.hierarchy)
 
 Effects as fixest terms. ``effects``, ``centred_effect``, ``mundlak`` and the columns of
 ``[hierarchy]`` may be written as fixest interactions ``a^b[^c]`` of the grouping columns
@@ -68,12 +70,12 @@ from .._io import check_input_file, models_dir
 from ..codes import STRUCTURAL_PARAMS
 from ..errors import InputFileError, SpecError
 from ..panel import _DERIVED_FLOATS, NONNEGATIVE, POSITIVE, SHARES
-from .priors import POSITIVE_FAMILIES, PriorTuple, _short, check_prior
+from .priors import HETEROGENEITY, PriorTuple, _short, check_prior
 
 #: The model :func:`structest.fit`, the CLI and the report use unless told otherwise: the
 #: best bundled model by PSIS-LOO and the posterior predictive checks on the bundled panel
 #: (evidence table: ``models/README.md``).
-DEFAULT_MODEL: str = "bbj_mfn_free"
+DEFAULT_MODEL: str = "bbj_mfn_slopes"
 
 #: Structural parameters of eq. (11)/(14) in the order they are reported.
 STRUCTURAL: tuple[str, ...] = STRUCTURAL_PARAMS
@@ -82,12 +84,19 @@ RTA_ONLY: tuple[str, ...] = ("eps_tilde", "lambda_tilde")
 #: Optional parameters of the equation and the model-file key that switches each on:
 #: ``delta_rta`` (own producer weight inside RTAs, so g_IP_rta/g_IP and g_FVA_rta/g_FVA
 #: differ), ``rta_shift`` (level of t* inside RTAs, pp; the structural model says 0) and
-#: ``gsp_shift`` (level shift of t* for GSP-eligible pairs outside RTAs, pp).
+#: ``gsp_shift`` (level shift of t* for GSP-eligible pairs outside RTAs, pp);
+#: ``mfn_slope_other`` and ``mfn_slope_gsp`` (pp of t* per pp of MFN for pairs outside RTAs
+#: without and with GSP eligibility, beyond the effects' ``gamma_mfn``; see
+#: :attr:`ModelSpec.regime_mfn_slopes`).
 OPTIONAL_PARAMS: dict[str, str] = {
     "delta_rta": "free_rta_ratio",
     "rta_shift": "free_rta_level",
     "gsp_shift": "gsp_regime",
+    "mfn_slope_other": "regime_mfn_slopes",
+    "mfn_slope_gsp": "regime_mfn_slopes",
 }
+#: optional parameters that also need another switch on (``mfn_slope_gsp``: a GSP regime)
+_ALSO_NEEDS: dict[str, str] = {"mfn_slope_gsp": "gsp_regime"}
 #: Optional parameters of the error scale and the key that switches each on:
 #: ``sigma_mfn`` (elasticity of sigma with respect to 1 + MFN, see :attr:`ModelSpec.sigma_mfn`).
 SCALE_PARAMS: dict[str, str] = {"sigma_mfn": "mfn_scaled_errors"}
@@ -100,6 +109,10 @@ ERROR_PARAMS: dict[str, tuple[str, ...]] = {
     "student_t": ("nu",),
     "contaminated": ("outlier_share", "outlier_scale"),
 }
+#: Error parameters a ``[hierarchy]`` may vary by group besides the structural ones and
+#: ``sigma``: the contaminated normal's share of wide shocks (on the logit scale) and the
+#: elasticity of the error scale with MFN (additively).
+GROUPED_ERROR_PARAMS: tuple[str, ...] = ("outlier_share", "sigma_mfn")
 #: Derived grouping columns a [hierarchy] may name besides the panel's own columns.
 DERIVED_COLUMNS: tuple[str, ...] = ("regime",)
 
@@ -244,6 +257,11 @@ DEFAULT_PRIORS: dict[str, PriorTuple] = {
     #   bargaining; applied GSP margins are a few pp below MFN, so the prior is centred
     #   at 0 with a wide scale of 10 pp (sign left to the data)
     "gsp_shift": ("normal", 0.0, 10.0),
+    # pp of t* per pp of MFN beyond gamma_mfn for pairs outside RTAs without / with GSP
+    #   eligibility (regime_mfn_slopes): 0 is the common slope, 1 one for one on top;
+    #   Normal(0, 1) spans both signs
+    "mfn_slope_other": ("normal", 0.0, 1.0),
+    "mfn_slope_gsp": ("normal", 0.0, 1.0),
     # elasticity of the error scale with respect to 1 + MFN (mfn_scaled_errors): 0 is
     #   homoskedastic, 1 proportional; Normal(0.5, 0.5) spans both
     "sigma_mfn": ("normal", 0.5, 0.5),
@@ -263,6 +281,12 @@ DEFAULT_PRIORS: dict[str, PriorTuple] = {
     "tau": ("halfnormal", 5.0),
     # scale of log-parameter heterogeneity across groups ([hierarchy])
     "sd": ("halfnormal", 0.5),
+    # scale of logit-parameter heterogeneity across groups ([hierarchy] of a parameter with
+    #   a beta prior, e.g. outlier_share): a factor of about 2.7 in the odds
+    "sd_logit": ("halfnormal", 1.0),
+    # (a parameter with a normal prior varies additively; the default scale of that
+    #   heterogeneity is half its prior's: 5 pp for the level shifts rta_shift and
+    #   gsp_shift, as agreements and GSP schemes cut from nothing to all of MFN, 0-20 pp)
     # Mundlak coefficients of the cell means of the regressors (pp per unit of the centred
     # cell mean of a log ratio): vague, each coefficient independently
     "gamma": ("normal", 0.0, 10.0),
@@ -279,13 +303,13 @@ _TOP_KEYS: tuple[str, ...] = (
     "effects",
     "centred_effect",
     "mundlak",
-    *OPTIONAL_PARAMS.values(),
+    *dict.fromkeys(OPTIONAL_PARAMS.values()),
     *SCALE_PARAMS.values(),
     *EFFECT_PARAMS.values(),
 )
 #: every true/false switch of an optional parameter
 _FLAGS: tuple[str, ...] = (
-    *OPTIONAL_PARAMS.values(),
+    *dict.fromkeys(OPTIONAL_PARAMS.values()),
     *SCALE_PARAMS.values(),
     *EFFECT_PARAMS.values(),
 )
@@ -344,6 +368,16 @@ class ModelSpec:
     free_rta_ratio
         Relaxes the common inside/outside ratio of g_IP and g_FVA: inside RTAs the
         producer weight is ``delta_rta`` instead of ``delta``.
+    regime_mfn_slopes
+        t* of pairs outside RTAs moves with their MFN rate at a rate of its own, beyond
+        the effects' (``gamma_mfn``, which pairs inside RTAs follow alone): ``+
+        mfn_slope_other (MFN - MFN_REF)`` for pairs with neither an RTA nor GSP
+        eligibility, ``+ mfn_slope_gsp (MFN - MFN_REF)`` for GSP-eligible ones (with
+        ``gsp_regime``). Reported as ``g_MFN_other`` and ``g_MFN_GSP``. On the bundled
+        panel, pairs without an agreement have t* close to MFN at every MFN level, while
+        RTA partners' t* does not rise with MFN (agreements cut to zero); one common slope
+        put preferences of pairs without agreements at high-MFN lines, where the data have
+        few. An RTA formed in a counterfactual leaves these terms (its pairs follow eq. 14).
     mfn_scaled_errors
         The error scale grows with the MFN rate: ``sigma_i = sigma ((1 + MFN_i) / (1 +
         MFN_REF))^sigma_mfn`` (``sigma`` is the scale at an MFN of :data:`structest.equations.MFN_REF` pp).
@@ -362,8 +396,11 @@ class ModelSpec:
         structural parameters, ``sigma``, ``nu``, ``mu``, ``tau_<effect>``, ``sd_<param>``,
         ``gamma_<effect>`` (one prior for each coefficient of the vector).
     hierarchy
-        ``parameter -> grouping column`` for parameters that vary by group (log-normal
-        shrinkage around the population value).
+        ``parameter -> grouping column`` for parameters that vary by group, partially
+        pooled around the population value as the prior's support says: log-normally
+        (positive parameters), logit-normally (beta priors: ``delta_star``,
+        ``outlier_share``) or additively (normal priors: the level shifts ``rta_shift``,
+        ``gsp_shift``, the MFN slopes, ``sigma_mfn``); ``sd_<param>`` is the scale.
     """
 
     name: str
@@ -378,6 +415,7 @@ class ModelSpec:
     gsp_regime: bool = False
     free_rta_level: bool = False
     free_rta_ratio: bool = False
+    regime_mfn_slopes: bool = False
     mfn_scaled_errors: bool = False
     mfn_effect: bool = False
     priors: Mapping[str, PriorTuple] = field(default_factory=lambda: _freeze({}))
@@ -389,7 +427,12 @@ class ModelSpec:
         """Parameters of the equation present in this model: the structural ones, then the
         optional ones switched on (:data:`OPTIONAL_PARAMS`)."""
         base = [p for p in STRUCTURAL if self.rta_regime or p not in RTA_ONLY]
-        return (*base, *(p for p, key in OPTIONAL_PARAMS.items() if getattr(self, key)))
+        on = [
+            p
+            for p, key in OPTIONAL_PARAMS.items()
+            if getattr(self, key) and getattr(self, _ALSO_NEEDS.get(p, key))
+        ]
+        return (*base, *on)
 
     @property
     def scalar_params(self) -> tuple[str, ...]:
@@ -662,11 +705,12 @@ def spec_from_dict(d: Mapping[str, Any], *, source: str = "<dict>") -> ModelSpec
         **flags,
     )
     structural = {*spec.structural, "sigma"}
+    structural |= {*spec.error_params, *spec.scale_params} & set(GROUPED_ERROR_PARAMS)
     for p, col in hierarchy.items():
         if p not in structural:
             raise SpecError(
                 f"{source}: [hierarchy] key '{_short(p)[1:-1]}' is not a structural parameter of "
-                "this model or sigma; "
+                f"this model, sigma or one of {list(GROUPED_ERROR_PARAMS)} (contaminated errors); "
                 f"known: {sorted(structural)}"
             )
         if not isinstance(col, str):
@@ -679,7 +723,9 @@ def spec_from_dict(d: Mapping[str, Any], *, source: str = "<dict>") -> ModelSpec
     # full prior table: defaults, then the file
     priors: dict[str, PriorTuple] = {}
     for pname in (*spec.scalar_params, *spec.vector_params):
-        if pname.startswith("gamma_"):
+        if pname in DEFAULT_PRIORS:  # gamma_mfn has its own (not the Mundlak vectors')
+            base = DEFAULT_PRIORS[pname]
+        elif pname.startswith("gamma_"):
             base = DEFAULT_PRIORS["gamma"]
         elif pname.startswith("tau_"):
             base = DEFAULT_PRIORS["tau"]
@@ -708,12 +754,25 @@ def spec_from_dict(d: Mapping[str, Any], *, source: str = "<dict>") -> ModelSpec
         except SpecError as exc:
             raise SpecError(f"{source}: {exc}") from None
     for p in hierarchy:
-        if priors[p][0] not in POSITIVE_FAMILIES:
+        kind = HETEROGENEITY.get(priors[p][0])
+        if kind is None:
             raise SpecError(
-                f"{source}: [hierarchy] '{p}' needs a positive prior family {sorted(POSITIVE_FAMILIES)} "
-                f"(heterogeneity is log-normal), got '{priors[p][0]}'"
+                f"{source}: [hierarchy] '{p}' needs a prior family whose support says how it "
+                f"varies by group: {sorted(HETEROGENEITY)} (positive: log-normal; beta: "
+                f"logit-normal; normal: additive), got '{priors[p][0]}'"
             )
+        if f"sd_{p}" not in file_priors:
+            priors[f"sd_{p}"] = _sd_prior(kind, priors[p])
     return replace(spec, priors=_freeze(priors), hierarchy=_freeze(hierarchy))
+
+
+def _sd_prior(kind: str, prior: PriorTuple) -> PriorTuple:
+    """Default prior of ``sd_<p>`` by how ``p`` varies (:data:`~.priors.HETEROGENEITY`):
+    ``sd`` on the log scale, ``sd_logit`` on the logit scale and, additively, a half-normal
+    with half the scale of ``p``'s own normal prior (5 pp for the level shifts' 10 pp)."""
+    if kind == "additive":
+        return ("halfnormal", float(prior[2]) / 2.0)
+    return DEFAULT_PRIORS["sd" if kind == "log" else "sd_logit"]
 
 
 def available_models() -> list[str]:

@@ -9,6 +9,7 @@ from typing import Any
 from ..data.synthetic import simulate
 from ..errors import SpecError
 from ..panel import Panel
+from .priors import HETEROGENEITY
 from .spec import DEFAULT_MODEL, ModelSpec, load_model
 
 #: effect structures :func:`structest.simulate` can draw, by the spec's effects
@@ -25,10 +26,14 @@ FEATURE_DEFAULTS: dict[str, Any] = {
     "gsp_shift": -2.0,
     "rta_shift": -1.0,
     "delta_rta": 0.1,
+    "mfn_slope_other": 0.5,
+    "mfn_slope_gsp": 0.3,
     "sigma_mfn": 0.8,
     "effect_mfn_slope": 0.8,
     "sigma_by_regime": {"other": 0.6, "GSP-eligible": 1.0, "RTA": 1.5},
-    "group_sd": 0.3,
+    "outlier_share_by_regime": {"other": 0.05, "GSP-eligible": 0.15, "RTA": 0.3},
+    "group_sd": 0.3,  # sd of the log of a parameter that varies by group
+    "shift_sd": 2.0,  # sd (pp) of a level shift (rta_shift, gsp_shift) that varies by group
 }
 
 
@@ -60,6 +65,10 @@ def world_options(spec: ModelSpec) -> dict[str, Any]:
         opts["gsp_shift"] = f["gsp_shift"]
     if spec.free_rta_level:
         opts["rta_shift"] = f["rta_shift"]
+    if spec.regime_mfn_slopes:
+        opts["mfn_slope_other"] = f["mfn_slope_other"]
+        if spec.gsp_regime:
+            opts["mfn_slope_gsp"] = f["mfn_slope_gsp"]
     if spec.free_rta_ratio:
         opts["delta_rta"] = f["delta_rta"]
     if spec.mfn_scaled_errors:
@@ -74,8 +83,15 @@ def world_options(spec: ModelSpec) -> dict[str, Any]:
                     f"simulate_model: sigma varies by '{col}'; the simulator draws 'regime'"
                 )
             opts["sigma_by_regime"] = dict(f["sigma_by_regime"])
+        elif p == "outlier_share":
+            if col != "regime":
+                raise SpecError(
+                    f"simulate_model: outlier_share varies by '{col}'; the simulator draws 'regime'"
+                )
+            opts["outlier_share"] = dict(f["outlier_share_by_regime"])
         elif col in ("importer", "exporter", "industry"):
-            hierarchy[p] = (col, f["group_sd"])
+            kind = HETEROGENEITY[spec.priors[p][0]]
+            hierarchy[p] = (col, f["shift_sd" if kind == "additive" else "group_sd"], kind)
         else:
             raise SpecError(
                 f"simulate_model: '{p}' varies by '{col}'; the simulator draws importer, "

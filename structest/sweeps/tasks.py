@@ -31,6 +31,8 @@ COVERAGE_PARAMS = (
     "g_FVA_rta",
     "g_GSP",
     "intercept_rta",
+    "g_MFN_other",
+    "g_MFN_GSP",
     "sigma",
     "ratio_g_fva_g_ip",
 )
