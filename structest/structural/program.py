@@ -35,7 +35,13 @@ from typing import Any, Literal
 import jax.numpy as jnp
 import numpy as np
 
-from ..equations import COEFS_INSIDE, COEFS_OPTIONAL, COEFS_OUTSIDE, implied_coefficients
+from ..equations import (
+    COEFS_INSIDE,
+    COEFS_OPTIONAL,
+    COEFS_OUTSIDE,
+    SCALE,
+    implied_coefficients,
+)
 from ..errors import StructestError
 from .likelihood import cell_means, loglik, tstar_structural
 from .priors import HETEROGENEITY, PriorTuple
@@ -59,18 +65,22 @@ COEF_NAMES: tuple[str, ...] = (*COEFS_OUTSIDE, *COEFS_INSIDE, *COEFS_OPTIONAL.va
 
 
 def mu_site(spec: ModelSpec) -> str:
-    """The sample site that carries ``mu``: ``mu`` itself, or ``m_<e>_mean``.
+    """The sample site that carries ``mu`` (the first effect's mean): ``mu`` itself, or a
+    level that adds to it what the data cannot tell apart from it.
 
-    When the centred effect is the first effect (mean ``mu``) and ``mu`` has a normal
-    prior, the sampler works on the mean level of the cell means, ``m_<e>_mean = mu +
-    mean(s)``, with the prior of ``mu`` shifted by ``mean(s)``; ``mu`` is then a
-    deterministic. Same model; it removes the ridge in which ``mu`` trades off against the
-    non-RTA intercept ``100/eps``.
+    With a normal prior on ``mu``, ``mu`` is a deterministic and the sampler works on
+    ``m_<e>_mean = mu + mean(s)`` when the centred effect is the first one (``s``: the
+    cell means of the structural part of t*), else on ``mu_level = mu + 100/eps`` (the
+    intercept outside RTAs), with the prior of ``mu`` shifted by the same amount. Same
+    model; it removes the curved ridge in which ``mu`` trades off against ``100/eps``
+    (weakly identified ``eps``: divergences at small ``eps`` on the bundled panel).
     """
+    if spec.priors["mu"][0] != "normal" or not spec.effects:
+        return "mu"
     e = spec.centred_effect
-    if e is not None and e == spec.effects[0] and spec.priors["mu"][0] == "normal":
+    if e is not None and e == spec.effects[0]:
         return f"m_{e}_mean"
-    return "mu"
+    return "mu_level"
 
 
 @dataclass(frozen=True)
@@ -283,7 +293,7 @@ def structural_program(
     if site == "mu":
         mu = b.prior("mu", pri["mu"])
     else:
-        level = b.mean(shift)
+        level = SCALE / pop["eps"] if site == "mu_level" else b.mean(shift)
         _, loc0, scale0 = pri["mu"]
         m = b.normal(site, loc0 + level, scale0, recover=lambda v: v["mu"] + level)
         mu = b.deterministic("mu", m - level)
