@@ -92,3 +92,12 @@ def test_mundlak_effects() -> None:
         spec_from_dict({"name": "x", "mundlak": ["pair"]})
     with pytest.raises(SpecError, match="'mundlak' must be a list"):
         spec_from_dict({"name": "x", "mundlak": "imp_ind_year"})
+
+
+def test_named_priors_win_over_prefix_defaults() -> None:
+    """gamma_mfn has its own default prior, not the Mundlak vectors' (gamma_<effect>)."""
+    from structest.structural.spec import DEFAULT_PRIORS
+
+    assert load_model("bbj_mfn").priors["gamma_mfn"] == DEFAULT_PRIORS["gamma_mfn"]
+    assert DEFAULT_PRIORS["gamma_mfn"] != DEFAULT_PRIORS["gamma"]
+    assert load_model("bbj_cre").priors["gamma_imp_ind_year"] == DEFAULT_PRIORS["gamma"]
