@@ -302,8 +302,9 @@ BAD = [
      r"priors\.eps: mu of 'eps' .* must be a number, got \[1\.6\]"),
     ('[priors]\nepsilon = {dist = "lognormal", mu = 1.6, sigma = 0.5}', SpecError,
      r"\[priors\] unknown parameter\(s\) \['epsilon'\]"),
-    ('[hierarchy]\neps = "importer"\n[priors]\neps = {dist = "normal", mu = 1.0, sigma = 1.0}', SpecError,
-     r"\[hierarchy\] 'eps' needs a positive prior family"),
+    # a truncated normal says neither log, logit nor additive heterogeneity
+    ('[hierarchy]\neps = "importer"\n[priors]\neps = {dist = "truncnormal", mu = 5.0, sigma = 1.0, lower = 0.5}', SpecError,
+     r"\[hierarchy\] 'eps' needs a prior family whose support says how it varies"),
     ('[priors]\neps = {dist = "gamma", alpha = 2.0, alpha = 3.0, beta = 1.0}', InputFileError,
      r"invalid TOML: .*'alpha'.*\(at line 3, .*: 'eps = \{dist = \"gamma\", alpha = 2\.0, alpha = 3\.0"),
 ]  # fmt: skip
