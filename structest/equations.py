@@ -48,6 +48,29 @@ def per_obs(params: Mapping[str, Any], groups: Mapping[str, Any], name: str) -> 
     return v
 
 
+def group_link(kind: str, x: Any, xp: Any = np) -> Any:
+    """The scale on which a parameter varies by group (``[hierarchy]``): ``log x``
+    (``kind="log"``), ``logit x`` (``"logit"``) or ``x`` (``"additive"``); ``xp`` is the
+    array library (``numpy`` or ``jax.numpy``)."""
+    if kind == "log":
+        return xp.log(x)
+    if kind == "logit":
+        return xp.log(x) - xp.log1p(-x)
+    return x
+
+
+def group_value(kind: str, pop: Any, dev: Any, xp: Any = np) -> Any:
+    """A group's value of a parameter: the population value ``pop`` moved by ``dev`` on
+    its :func:`group_link` scale (``pop exp(dev)``, ``expit(logit pop + dev)``, ``pop +
+    dev``)."""
+    if kind == "log":  # as a product, so a non-positive pop keeps its sign (simulate)
+        return pop * xp.exp(dev)
+    y = group_link(kind, pop, xp) + dev
+    if kind == "logit":
+        return 1.0 / (1.0 + xp.exp(-y))
+    return y
+
+
 def implied_coefficients(
     params: Mapping[str, Any], groups: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:

@@ -165,6 +165,7 @@ def test_level_shifts_vary_additively_by_group():
     [
         {"outlier_share": {"RTA": 1.5}},
         {"outlier_share": {"nowhere": 0.1}},
+        {"outlier_share": {"all": 0.1}},  # a dict names regimes; a number means all
         {"outlier_share": "x"},
         {"hierarchy": {"delta_star": ("industry", 0.3, "probit")}},
         {"hierarchy": {"eps": ("industry", "0.3")}},

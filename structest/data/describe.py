@@ -8,6 +8,9 @@ import pandas as pd
 from ..errors import PanelError
 from ..panel import Panel
 
+#: the regime labels of :func:`regime`
+REGIMES: tuple[str, ...] = ("other", "GSP-eligible", "RTA")
+
 
 def regime(df: pd.DataFrame) -> pd.Series:
     """Label each observation 'RTA', 'GSP-eligible' or 'other' (GSP only outside RTAs)."""

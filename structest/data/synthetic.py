@@ -46,11 +46,11 @@ from ..codes import (
     KNOWN_ECONOMIES,
     STRUCTURAL_PARAMS,
 )
+from ..equations import group_value, mfn_rel, sigma_per_obs, structural_tstar
 from ..equations import implied_coefficients as _equations_coefs
-from ..equations import mfn_rel, sigma_per_obs, structural_tstar
 from ..errors import StructestError
-from ..panel import Panel
-from .describe import regime
+from ..panel import Panel, _is_number
+from .describe import REGIMES, regime
 
 #: Default structural parameters of the synthetic world (all overridable).
 DEFAULTS: dict[str, Any] = {
@@ -143,15 +143,8 @@ def _structural_params(
     labels = {"importer": econ, "exporter": econ, "industry": inds}
     for name, (col, sd, *kind) in dict(p["hierarchy"]).items():
         n_g = len(labels[col])
-        sz = float(sd) * rng.normal(0.0, 1.0, n_g)
         how = kind[0] if kind else ("additive" if name in _SHIFTS else "log")
-        base = float(p[name])
-        if how == "additive":
-            params[name] = base + sz
-        elif how == "logit":
-            params[name] = 1.0 / (1.0 + np.exp(-(np.log(base / (1.0 - base)) + sz)))
-        else:
-            params[name] = base * np.exp(sz)
+        params[name] = group_value(how, float(p[name]), float(sd) * rng.normal(0.0, 1.0, n_g))
         idx[f"grp_{name}"] = columns[col]
         values[f"{name}_by_{col}"] = dict(zip(labels[col], params[name].tolist(), strict=True))
     return params, idx, values
@@ -212,18 +205,20 @@ def _check_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
             f"simulate: effects must be 'imp_ind_year' or 'eq19', got {p['effects']!r}"
         )
     shares = p["outlier_share"]
-    shares = dict(shares) if isinstance(shares, Mapping) else {"all": shares}
-    ok = set(shares) <= {"all", *_REGIMES} and all(
-        _is_number(v) and 0 <= float(v) < 1 for v in shares.values()
+    by_regime = isinstance(shares, Mapping)
+    values = list(shares.values()) if by_regime else [shares]
+    ok = (not by_regime or set(shares) <= set(REGIMES)) and all(
+        _is_number(v, allow_bool=False) and 0 <= float(v) < 1 for v in values
     )
-    if not ok or not (_is_number(p["outlier_scale"]) and float(p["outlier_scale"]) >= 1):
+    scale_ok = _is_number(p["outlier_scale"], allow_bool=False) and p["outlier_scale"] >= 1
+    if not ok or not scale_ok:
         raise StructestError(
             "simulate: need outlier_share in [0, 1) (a number, or a dict mapping 'other', "
             f"'GSP-eligible', 'RTA' to one) and outlier_scale >= 1, got {p['outlier_share']!r} "
             f"and {p['outlier_scale']!r}"
         )
     regimes = dict(p["sigma_by_regime"] or {})
-    bad = sorted(set(regimes) - {"other", "GSP-eligible", "RTA"})
+    bad = sorted(set(regimes) - set(REGIMES))
     if bad or any(not float(v) > 0 for v in regimes.values()):
         raise StructestError(
             "simulate: sigma_by_regime maps 'other', 'GSP-eligible', 'RTA' to positive "
@@ -236,7 +231,7 @@ def _check_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
             and isinstance(spec, (tuple, list))
             and len(spec) in (2, 3)
             and spec[0] in _GROUP_COLUMNS
-            and _is_number(spec[1])
+            and _is_number(spec[1], allow_bool=False)
             and float(spec[1]) >= 0
             and (len(spec) == 2 or spec[2] in ("log", "logit", "additive"))
             and (len(spec) == 2 or spec[2] != "logit" or 0 < float(p[name]) < 1)
@@ -252,13 +247,6 @@ def _check_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 _GROUP_COLUMNS = ("importer", "exporter", "industry")
-_REGIMES = ("other", "GSP-eligible", "RTA")
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-
-
 #: level shifts (pp) and MFN slopes of t*: they vary additively by group
 _SHIFTS = ("rta_shift", "gsp_shift", "mfn_slope_other", "mfn_slope_gsp")
 

@@ -159,7 +159,8 @@ def _log_terms(
         return exact, log_ndtr(z_up), log_ndtr(z_lo)
     # contaminated normal: log((1 - p) f(z) + p f(z / k) / k), each term likewise
     k = params["outlier_scale"]
-    s_e, s_r, s_l = shares if shares is not None else (params["outlier_share"],) * 3
+    assert shares is not None, "the callers pass the per-term shares (_shares)"
+    s_e, s_r, s_l = shares
     wide = exact + 0.5 * z_obs * z_obs * (1.0 - 1.0 / (k * k)) - jnp.log(k)
 
     def mix(share: Any, core: jax.Array, tail: jax.Array) -> jax.Array:

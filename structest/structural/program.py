@@ -40,6 +40,8 @@ from ..equations import (
     COEFS_OPTIONAL,
     COEFS_OUTSIDE,
     SCALE,
+    group_link,
+    group_value,
     implied_coefficients,
 )
 from ..errors import StructestError
@@ -241,22 +243,13 @@ def _by_group(b: Builder, spec: ModelSpec, layout: Layout, p: str, pop: Any) -> 
     col, n = layout.groups[p]
     sd = b.prior(f"sd_{p}", spec.priors[f"sd_{p}"])
     kind = HETEROGENEITY[spec.priors[p][0]]
-    link, inverse = _LINKS[kind]
 
     def recover(v: Mapping[str, Any]) -> Any:
-        return (link(v[f"{p}_group"]) - link(pop)) / sd
+        return (group_link(kind, v[f"{p}_group"], jnp) - group_link(kind, pop, jnp)) / sd
 
     z = b.normal(f"z_{p}", 0.0, 1.0, n, (col,), recover=recover)
-    value = b.call(lambda a: inverse(link(a[0]) + a[1] * a[2]), (pop, sd, z))
+    value = b.call(lambda a: group_value(kind, a[0], a[1] * a[2], jnp), (pop, sd, z))
     return b.deterministic(f"{p}_group", value, (col,))
-
-
-#: link and inverse link of each kind of group heterogeneity
-_LINKS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
-    "log": (jnp.log, jnp.exp),
-    "logit": (lambda x: jnp.log(x) - jnp.log1p(-x), lambda y: 1.0 / (1.0 + jnp.exp(-y))),
-    "additive": (lambda x: x, lambda y: y),
-}
 
 
 def structural_program(

@@ -33,7 +33,7 @@ FEATURE_DEFAULTS: dict[str, Any] = {
     "sigma_by_regime": {"other": 0.6, "GSP-eligible": 1.0, "RTA": 1.5},
     "outlier_share_by_regime": {"other": 0.05, "GSP-eligible": 0.15, "RTA": 0.3},
     "group_sd": 0.3,  # sd of the log of a parameter that varies by group
-    "shift_sd": 2.0,  # sd (pp) of a level shift (rta_shift, gsp_shift) that varies by group
+    "shift_sd": 2.0,  # sd of a parameter with a normal prior that varies by group (additively)
 }
 
 
