@@ -45,6 +45,7 @@ _LAZY = {
     "StructuralFit": "structest.structural.results",
     "counterfactual": "structest.counterfactuals.compute",
     "set_host_devices": "structest._devices",
+    "set_compilation_cache": "structest._devices",
 }
 
 __all__ = [

@@ -74,3 +74,64 @@ def set_host_devices(n: int | None = None, *, strict: bool = True) -> int:
             ) from exc
         return have
     return want
+
+
+#: environment variable for the compilation cache: a folder, or ``off`` (see
+#: :func:`set_compilation_cache`)
+CACHE_ENV = "STRUCTEST_COMPILATION_CACHE"
+_CACHE_OFF = ("off", "0", "no", "none", "false")
+
+
+def default_compilation_cache() -> str | None:
+    """``$STRUCTEST_COMPILATION_CACHE`` if set (None when it says ``off``), else
+    ``$XDG_CACHE_HOME/structest/jax`` (``~/.cache/structest/jax``)."""
+    raw = os.environ.get(CACHE_ENV, "").strip()
+    if raw.lower() in _CACHE_OFF and raw:
+        return None
+    if raw:
+        return os.path.expanduser(raw)
+    base = os.environ.get("XDG_CACHE_HOME", "").strip() or os.path.join(
+        os.path.expanduser("~"), ".cache"
+    )
+    return os.path.join(base, "structest", "jax")
+
+
+def set_compilation_cache(path: str | os.PathLike[str] | None = "default") -> str | None:
+    """Keep JAX's compiled programs on disk, so a later process reuses them (explicit global
+    setting; the CLI's fitting commands call it first thing). Returns the folder, or None.
+
+    A fit compiles its sampler, its initialisation and a few hundred one-operation programs
+    (NumPyro traces the model op by op); on a 2-core CPU that is 20-30 s of a bundled-panel
+    fit, and with the cache warm a repeated 10 + 10 draw fit of the default model took
+    11 s instead of 33 s. Every program is cached however quickly it compiled
+    (``jax_persistent_cache_min_compile_time_secs = 0``); about 4 MB per model.
+
+    Parameters
+    ----------
+    path
+        The folder; ``"default"``: :func:`default_compilation_cache`; None: turn the cache
+        off for this process.
+
+    Raises
+    ------
+    OptionError
+        ``path`` exists and is not a folder, or cannot be created.
+    """
+    import jax
+
+    where = default_compilation_cache() if path == "default" else path
+    if where is None:
+        jax.config.update("jax_compilation_cache_dir", None)
+        return None
+    where = os.fspath(where)
+    try:
+        os.makedirs(where, exist_ok=True)
+    except OSError as exc:
+        raise OptionError(
+            f"set_compilation_cache: cannot use {where!r} as the compilation cache folder "
+            f"({exc.strerror or exc}); pass another folder or set {CACHE_ENV}=off"
+        ) from exc
+    jax.config.update("jax_compilation_cache_dir", where)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return where

@@ -37,10 +37,10 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import log_ndtr
 from jax.scipy.stats import norm
 
 from ..errors import EstimationError, OptionError
+from ..special import log_ndtr
 from .hdfe import (
     FixedEffects,
     fe_label,

@@ -173,13 +173,15 @@ def report(
 
     matplotlib.use("Agg")  # files only, no window
 
-    from .._devices import set_host_devices
+    from .._devices import set_compilation_cache, set_host_devices
     from ..structural.io import load_idata
     from ..structural.results import StructuralFit
     from ..structural.sampling import fit as fit_model
     from .html import write_report
 
     set_host_devices(strict=False)  # one XLA CPU device per core: chains in parallel
+
+    set_compilation_cache()  # compiled programs kept on disk for the next run
     with cleanup_new_dirs(out):
         opt = "--data" if data is not None else "--panel"
         pan = load_panel_option(source, opt) if source is not None else None

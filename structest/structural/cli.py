@@ -226,12 +226,14 @@ def register(app: typer.Typer) -> None:
         check_fit_suffix(out)
         storage = save_options(compress=compress, float32=float32, log_likelihood=log_likelihood)
 
-        from .._devices import set_host_devices
+        from .._devices import set_compilation_cache, set_host_devices
         from .design import InformationWarning
         from .diagnostics import SamplingWarning
         from .sampling import fit
 
         set_host_devices(strict=False)  # one XLA CPU device per core: chains in parallel
+
+        set_compilation_cache()  # compiled programs kept on disk for the next run
         panel = load_panel_option(data)
         progress_line(
             "fit",

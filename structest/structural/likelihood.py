@@ -40,9 +40,10 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import betainc, gammaln, log_ndtr
+from jax.scipy.special import betainc, gammaln
 
 from ..equations import SCALE, implied_coefficients, per_obs, sigma_per_obs, structural_tstar
+from ..special import log_ndtr
 
 Params = dict[str, Any]
 Arrays = dict[str, Any]
