@@ -124,8 +124,6 @@ class Sites:
 
     role: dict[str, Role] = field(default_factory=dict)
     dims: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    #: vector sites that join the scalars in the dense mass-matrix block (:meth:`dense_block`)
-    dense: set[str] = field(default_factory=set)
 
     def add(self, name: str, role: Role, dims: tuple[str, ...]) -> None:
         self.role[name] = role
@@ -136,24 +134,12 @@ class Sites:
         return [k for k, r in self.role.items() if r != "auxiliary"]
 
     def sampled_scalars(self) -> list[str]:
-        """Sampled scalars and the Mundlak coefficients."""
+        """The dense mass-matrix block: sampled scalars and the Mundlak coefficients."""
         return [
             k
             for k, r in self.role.items()
             if r != "deterministic" and self.dims[k] in ((), ("regressor",))
         ]
-
-    def dense_block(self) -> list[str]:
-        """The dense mass-matrix block: :meth:`sampled_scalars` and the :attr:`dense`
-        vectors (the standardized group deviations of a ``[hierarchy]``, a few levels each).
-
-        A parameter varied over a handful of well-measured groups (``sigma`` by regime:
-        three groups of about 1,000 observations) makes its population value and the
-        deviations ``z`` nearly collinear (correlation -0.9 on the bundled panel); with the
-        deviations on the diagonal block, no step size suits both and NUTS needs 127
-        leapfrog steps a draw.
-        """
-        return self.sampled_scalars() + [k for k in self.role if k in self.dense]
 
 
 class Builder:
@@ -262,7 +248,6 @@ def _by_group(b: Builder, spec: ModelSpec, layout: Layout, p: str, pop: Any) -> 
         return (group_link(kind, v[f"{p}_group"], jnp) - group_link(kind, pop, jnp)) / sd
 
     z = b.normal(f"z_{p}", 0.0, 1.0, n, (col,), recover=recover)
-    b.sites.dense.add(f"z_{p}")
     value = b.call(lambda a: group_value(kind, a[0], a[1] * a[2], jnp), (pop, sd, z))
     return b.deterministic(f"{p}_group", value, (col,))
 

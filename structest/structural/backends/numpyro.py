@@ -120,7 +120,7 @@ def _nuts(
         fn,
         max_tree_depth=(WARMUP_TREE_DEPTH, 10),
         target_accept_prob=target_accept,
-        dense_mass=[tuple(sites.dense_block())],
+        dense_mass=[tuple(sites.sampled_scalars())],
         init_strategy=init_to_median(num_samples=15),
     )
 
