@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import structest
@@ -194,3 +195,23 @@ def test_regime_mfn_slopes_move_tstar_with_mfn_outside_rtas():
     rest = moved.df["tstar_true"] - base.df["tstar_true"] - slope * (mfn - MFN_REF)
     assert {"other", "GSP-eligible", "RTA"} <= set(lab)
     assert np.ptp(rest) < 1e-9
+
+
+def test_sigma_mfn_by_group_scales_only_the_errors():
+    """The error scale's MFN power by industry: with sd 0 every industry has the population
+    power and the world is the one without the hierarchy, draw for draw; with sd > 0 the
+    industries' powers differ and only the errors move (the truth's structural part, the
+    MFN rates and the flags stay)."""
+    kw = {"seed": 4, "economies": ("USA", "CHN", "MEX", "CAN", "JPN", "IND"), "sigma_mfn": 0.8}
+    base, _ = structest.simulate(**kw)
+    flat, t0 = structest.simulate(hierarchy={"sigma_mfn": ("industry", 0.0)}, **kw)
+    np.testing.assert_array_equal(base.df["tstar_true"], flat.df["tstar_true"])
+    assert set(t0["sigma_mfn_by_industry"].values()) == {0.8}
+    wide, t1 = structest.simulate(hierarchy={"sigma_mfn": ("industry", 0.3)}, **kw)
+    powers = pd.Series(t1["sigma_mfn_by_industry"])
+    assert powers.std() > 0.1 and abs(powers.mean() - 0.8) < 0.5
+    for col in ("mfn", "rta", "gsp", "log_dva_ratio"):
+        np.testing.assert_array_equal(base.df[col], wide.df[col])
+    assert not np.allclose(base.df["tstar_true"], wide.df["tstar_true"])
+    with pytest.raises(StructestError, match="sigma_mfn"):
+        structest.simulate(hierarchy={"sigma_mfn": ("regime", 0.3)}, **kw)

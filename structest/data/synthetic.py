@@ -97,7 +97,8 @@ DEFAULTS: dict[str, Any] = {
     # parameters that vary by group: {param: (column, sd[, kind])}, column in importer,
     # exporter, industry ([hierarchy]); kind "log" (sd of the log; the default for the
     # structural parameters), "logit" (sd of the logit, for a parameter in (0, 1)) or
-    # "additive" (sd in pp; the default for the level shifts rta_shift and gsp_shift)
+    # "additive" (sd in pp; the default for the level shifts rta_shift and gsp_shift, and
+    # for sigma_mfn, the error scale's MFN power, which varies the errors only)
     "hierarchy": {},
     # design
     "economies": ECONOMIES,
@@ -143,7 +144,7 @@ def _structural_params(
     labels = {"importer": econ, "exporter": econ, "industry": inds}
     for name, (col, sd, *kind) in dict(p["hierarchy"]).items():
         n_g = len(labels[col])
-        how = kind[0] if kind else ("additive" if name in _SHIFTS else "log")
+        how = kind[0] if kind else ("additive" if name in (*_SHIFTS, "sigma_mfn") else "log")
         params[name] = group_value(how, float(p[name]), float(sd) * rng.normal(0.0, 1.0, n_g))
         idx[f"grp_{name}"] = columns[col]
         values[f"{name}_by_{col}"] = dict(zip(labels[col], params[name].tolist(), strict=True))
@@ -226,7 +227,7 @@ def _check_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
         )
     for name, spec in dict(p["hierarchy"]).items():
         ok = (
-            (name in STRUCTURAL_PARAMS or name in _SHIFTS)
+            (name in STRUCTURAL_PARAMS or name in _SHIFTS or name == "sigma_mfn")
             and (name != "rta_shift" or p["rta_regime"])
             and isinstance(spec, (tuple, list))
             and len(spec) in (2, 3)
@@ -239,7 +240,7 @@ def _check_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
         if not ok:
             raise StructestError(
                 f"simulate: hierarchy[{name!r}] must be (column, sd) or (column, sd, kind) "
-                f"with a structural parameter or level shift, column in "
+                f"with a structural parameter, level shift or sigma_mfn, column in "
                 f"{sorted(_GROUP_COLUMNS)}, sd >= 0 and kind 'log', 'logit' (a parameter in "
                 f"(0, 1)) or 'additive', got {spec!r}"
             )
@@ -346,6 +347,7 @@ def simulate(seed: int = 0, **overrides: Any) -> tuple[Panel, dict[str, Any]]:
     params, group_idx, group_values = _structural_params(
         p, rng_x, {"importer": ii, "exporter": jj, "industry": xx}, econ, inds
     )
+    sigma_mfn_groups = params.pop("sigma_mfn", None)  # the error scale's, by group
     g = implied_coefficients(p)  # population values (groups vary around them)
     if p["ratios"] == "log":
         x_ip, x_fva, x_dva = log_fg - log_im, log_fva - log_im, log_dva - log_im
@@ -392,9 +394,13 @@ def simulate(seed: int = 0, **overrides: Any) -> tuple[Panel, dict[str, Any]]:
     # the error scale as the likelihood writes it (sigma by regime, times the MFN term)
     regimes = dict(p["sigma_by_regime"] or {})
     scale = {"sigma": p["sigma"] * np.array([float(regimes.get(r, 1.0)) for r in lab])}
-    if float(p["sigma_mfn"]):
+    where: dict[str, Any] = {"mfn_rel": mfn_rel(mfn)}
+    if sigma_mfn_groups is not None:
+        scale["sigma_mfn"] = sigma_mfn_groups
+        where["grp_sigma_mfn"] = group_idx["grp_sigma_mfn"]
+    elif float(p["sigma_mfn"]):
         scale["sigma_mfn"] = float(p["sigma_mfn"])
-    e = np.asarray(sigma_per_obs(scale, {"mfn_rel": mfn_rel(mfn)})) * z
+    e = np.asarray(sigma_per_obs(scale, where)) * z
     tstar = noise_free + a + e
 
     lower = p["lower"]

@@ -34,6 +34,7 @@ FEATURE_DEFAULTS: dict[str, Any] = {
     "outlier_share_by_regime": {"other": 0.05, "GSP-eligible": 0.15, "RTA": 0.3},
     "group_sd": 0.3,  # sd of the log of a parameter that varies by group
     "shift_sd": 2.0,  # sd of a parameter with a normal prior that varies by group (additively)
+    "sigma_mfn_sd": 0.2,  # sd of sigma_mfn by group (the bundled panel's, by industry: 0.16)
 }
 
 
@@ -89,6 +90,8 @@ def world_options(spec: ModelSpec) -> dict[str, Any]:
                     f"simulate_model: outlier_share varies by '{col}'; the simulator draws 'regime'"
                 )
             opts["outlier_share"] = dict(f["outlier_share_by_regime"])
+        elif p == "sigma_mfn" and col in ("importer", "exporter", "industry"):
+            hierarchy[p] = (col, f["sigma_mfn_sd"], "additive")
         elif col in ("importer", "exporter", "industry"):
             kind = HETEROGENEITY[spec.priors[p][0]]
             hierarchy[p] = (col, f["shift_sd" if kind == "additive" else "group_sd"], kind)
