@@ -96,7 +96,9 @@ def default_compilation_cache() -> str | None:
     return os.path.join(base, "structest", "jax")
 
 
-def set_compilation_cache(path: str | os.PathLike[str] | None = "default") -> str | None:
+def set_compilation_cache(
+    path: str | os.PathLike[str] | None = "default", *, strict: bool = True
+) -> str | None:
     """Keep JAX's compiled programs on disk, so a later process reuses them (explicit global
     setting; the CLI's fitting commands call it first thing). Returns the folder, or None.
 
@@ -111,11 +113,15 @@ def set_compilation_cache(path: str | os.PathLike[str] | None = "default") -> st
     path
         The folder; ``"default"``: :func:`default_compilation_cache`; None: turn the cache
         off for this process.
+    strict
+        When the folder cannot be used: raise (True), or log a warning on the ``structest``
+        logger and go on without a cache (False; what the CLI does, so a read-only home
+        folder costs compilation time, not the run).
 
     Raises
     ------
     OptionError
-        ``path`` exists and is not a folder, or cannot be created.
+        (``strict``) ``path`` exists and is not a folder, or cannot be created.
     """
     import jax
 
@@ -127,10 +133,16 @@ def set_compilation_cache(path: str | os.PathLike[str] | None = "default") -> st
     try:
         os.makedirs(where, exist_ok=True)
     except OSError as exc:
-        raise OptionError(
+        message = (
             f"set_compilation_cache: cannot use {where!r} as the compilation cache folder "
             f"({exc.strerror or exc}); pass another folder or set {CACHE_ENV}=off"
-        ) from exc
+        )
+        if strict:
+            raise OptionError(message) from exc
+        import logging
+
+        logging.getLogger("structest").warning("%s; going on without it", message)
+        return None
     jax.config.update("jax_compilation_cache_dir", where)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)

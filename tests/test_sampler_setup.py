@@ -106,3 +106,13 @@ def test_set_compilation_cache(monkeypatch, tmp_path, _restore_cache_config):
     with pytest.raises(OptionError, match="a_file.*compilation cache folder"):
         set_compilation_cache(blocker)
     assert structest.set_compilation_cache is set_compilation_cache
+
+
+def test_unusable_cache_folder_does_not_stop_the_cli(tmp_path, caplog, _restore_cache_config):
+    """The CLI's call (strict=False): a warning naming the folder, no cache, and the run
+    goes on."""
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    with caplog.at_level("WARNING", logger="structest"):
+        assert set_compilation_cache(blocker / "jax", strict=False) is None
+    assert "a_file" in caplog.text and "going on without it" in caplog.text

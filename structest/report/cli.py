@@ -181,7 +181,7 @@ def report(
 
     set_host_devices(strict=False)  # one XLA CPU device per core: chains in parallel
 
-    set_compilation_cache()  # compiled programs kept on disk for the next run
+    set_compilation_cache(strict=False)  # compiled programs kept for the next run
     with cleanup_new_dirs(out):
         opt = "--data" if data is not None else "--panel"
         pan = load_panel_option(source, opt) if source is not None else None

@@ -233,7 +233,7 @@ def register(app: typer.Typer) -> None:
 
         set_host_devices(strict=False)  # one XLA CPU device per core: chains in parallel
 
-        set_compilation_cache()  # compiled programs kept on disk for the next run
+        set_compilation_cache(strict=False)  # compiled programs kept for the next run
         panel = load_panel_option(data)
         progress_line(
             "fit",
