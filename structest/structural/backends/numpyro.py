@@ -94,18 +94,26 @@ def _jit_init_nuts() -> type:
         def init(  # type: ignore[no-untyped-def]
             self, rng_key, num_warmup, init_params=None, model_args=(), model_kwargs=None
         ):
-            parent = super().init
             leaves, tree = jax.tree_util.tree_flatten(model_args)
-            traced = [isinstance(v, (jax.Array, np.ndarray)) for v in leaves]
-
-            def run(key: Any, params: Any, arrays: list[Any]) -> Any:
-                given = iter(arrays)
-                values = [next(given) if t else v for v, t in zip(leaves, traced, strict=True)]
-                args = jax.tree_util.tree_unflatten(tree, values)
-                return parent(key, num_warmup, params, args, model_kwargs or {})
-
+            traced = tuple(isinstance(v, (jax.Array, np.ndarray)) for v in leaves)
             arrays = [v for v, t in zip(leaves, traced, strict=True) if t]
-            return jax.jit(run)(rng_key, init_params, arrays)
+            # one compiled program for every chain of a run (chains share the kernel)
+            static = (id(v) for v, t in zip(leaves, traced, strict=True) if not t)
+            key = (num_warmup, tree, traced, *static)
+            cache = self.__dict__.setdefault("_jit_inits", {})
+            if model_kwargs or key not in cache:
+                parent = super().init
+
+                def run(rng: Any, params: Any, given: list[Any]) -> Any:
+                    it = iter(given)
+                    values = [next(it) if t else v for v, t in zip(leaves, traced, strict=True)]
+                    args = jax.tree_util.tree_unflatten(tree, values)
+                    return parent(rng, num_warmup, params, args, model_kwargs or {})
+
+                if model_kwargs:
+                    return jax.jit(run)(rng_key, init_params, arrays)
+                cache[key] = jax.jit(run)
+            return cache[key](rng_key, init_params, arrays)
 
     return JitInitNUTS
 
