@@ -154,13 +154,13 @@ def mfn_rel(mfn: Any) -> Any:
 def sigma_per_obs(params: Mapping[str, Any], groups: Mapping[str, Any]) -> Any:
     """The error scale of each observation (pp): ``sigma``, by group when it varies
     (``groups["grp_sigma"]``), times ``mfn_rel ** sigma_mfn`` when it scales with MFN
-    (``groups["mfn_rel"]``, :func:`mfn_rel`; JAX when the design also gives its log,
-    ``groups["log_mfn_rel"]``), divided by ``sqrt(prec)`` when the latent
+    (``groups["mfn_rel"]``, :func:`mfn_rel`; or, in JAX, ``exp(sigma_mfn log_mfn_rel)``
+    when given its log ``groups["log_mfn_rel"]``, as a design does), divided by ``sqrt(prec)`` when the latent
     precisions of a Student-t scale mixture are given."""
     s = per_obs(params, groups, "sigma")
     if "sigma_mfn" in params:
         power = per_obs(params, groups, "sigma_mfn")
-        if "log_mfn_rel" in groups:  # a design's JAX arrays: exp of the stored log, not pow
+        if "log_mfn_rel" in groups:  # a design: exp of the stored log, not a pow
             import jax.numpy as jnp  # (a float64 pow was a sixth of the gradient's time)
 
             s = s * jnp.exp(power * groups["log_mfn_rel"])

@@ -4,8 +4,8 @@
 The censored terms of every likelihood in structest are ``log Phi(z)``; JAX's version
 evaluates ``Phi(z)``, ``Phi(-z)`` and an asymptotic series for every element and selects
 one, and differentiates through all of them. Here one ``erfc`` of ``|z|`` gives both tails,
-the series takes over below :data:`ASYMPTOTIC_BELOW`, and the derivative is the inverse
-Mills ratio written from the value (a custom JVP), so a fit's gradient spends a third less
+the series takes over below :data:`ASYMPTOTIC_BELOW`, and the derivative (a custom JVP) is
+the inverse Mills ratio written from the value, or the series' own derivative far left, so a fit's gradient spends a third less
 time on it. ``tests/test_special.py`` checks it against :func:`scipy.special.log_ndtr`.
 """
 
@@ -26,11 +26,16 @@ ASYMPTOTIC_BELOW = -30.0
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
+def _tail(r: Any) -> Any:
+    """``-r + 3r^2 - 15r^3 + 105r^4 - 945r^5`` (``r = 1/z^2``) and its derivative in ``r``."""
+    tail = r * (-1.0 + r * (3.0 + r * (-15.0 + r * (105.0 + r * -945.0))))
+    return tail, -1.0 + r * (6.0 + r * (-45.0 + r * (420.0 + r * -4725.0)))
+
+
 def _series(z: Any) -> Any:
     """``log Phi(z)`` for very negative ``z``: ``log phi(z) - log(-z) + log(1 - 1/z^2 +
     3/z^4 - 15/z^6 + 105/z^8 - 945/z^10)``."""
-    r = 1.0 / (z * z)
-    tail = r * (-1.0 + r * (3.0 + r * (-15.0 + r * (105.0 + r * -945.0))))
+    tail, _ = _tail(1.0 / (z * z))
     return -0.5 * z * z - _LOG_SQRT_2PI - jnp.log(-z) + jnp.log1p(tail)
 
 
@@ -50,8 +55,7 @@ def _series_slope(z: Any) -> Any:
     """The derivative of :func:`_series`: ``-z - 1/z + (dtail/dz) / (1 + tail)`` (written out,
     not as ``phi/Phi`` from the value, which loses digits to ``z^2/2`` far left)."""
     r = 1.0 / (z * z)
-    tail = r * (-1.0 + r * (3.0 + r * (-15.0 + r * (105.0 + r * -945.0))))
-    dtail_dr = -1.0 + r * (6.0 + r * (-45.0 + r * (420.0 + r * -4725.0)))
+    tail, dtail_dr = _tail(r)
     return -z - 1.0 / z + dtail_dr * (-2.0 * r / z) / (1.0 + tail)
 
 

@@ -376,3 +376,26 @@ def test_hierarchy_follows_the_prior_support() -> None:
     # a user's own scale prior wins over the default
     d["priors"] = {"sd_rta_shift": ["halfnormal", 2.0]}
     assert spec_from_dict(d).priors["sd_rta_shift"] == ("halfnormal", 2.0)
+
+
+def test_error_scale_from_the_designs_log_equals_the_power() -> None:
+    """The design gives the MFN term as ``log mfn_rel`` (the likelihood takes
+    ``exp(sigma_mfn log mfn_rel)``); NumPy callers give ``mfn_rel`` (a power): the same
+    scale and log-likelihood, with sigma_mfn pooled or by group."""
+    from structest.equations import sigma_per_obs
+
+    a = _arrays()
+    as_log = {k: v for k, v in a.items() if k != "mfn_rel"} | {"log_mfn_rel": np.log(a["mfn_rel"])}
+    grp = np.arange(len(a["mfn"])) % 3
+    for power in (0.7, np.array([0.5, 0.9, 0.7])):
+        p = {**P, "sigma": np.array([2.0, 5.0]), "sigma_mfn": power}
+        extra = {"grp_sigma_mfn": grp} if np.ndim(power) else {}
+        with jax.enable_x64(True):
+            want = sigma_per_obs(p, a | extra)
+            got = np.asarray(sigma_per_obs(p, as_log | extra))
+            np.testing.assert_allclose(got, want, rtol=1e-13)
+            np.testing.assert_allclose(
+                np.asarray(loglik_pointwise(p, as_log | extra)),
+                np.asarray(loglik_pointwise(p, a | extra)),
+                rtol=1e-12,
+            )

@@ -144,7 +144,7 @@ def _structural_params(
     labels = {"importer": econ, "exporter": econ, "industry": inds}
     for name, (col, sd, *kind) in dict(p["hierarchy"]).items():
         n_g = len(labels[col])
-        how = kind[0] if kind else ("additive" if name in (*_SHIFTS, "sigma_mfn") else "log")
+        how = kind[0] if kind else ("additive" if name in _ADDITIVE else "log")
         params[name] = group_value(how, float(p[name]), float(sd) * rng.normal(0.0, 1.0, n_g))
         idx[f"grp_{name}"] = columns[col]
         values[f"{name}_by_{col}"] = dict(zip(labels[col], params[name].tolist(), strict=True))
@@ -227,7 +227,7 @@ def _check_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
         )
     for name, spec in dict(p["hierarchy"]).items():
         ok = (
-            (name in STRUCTURAL_PARAMS or name in _SHIFTS or name == "sigma_mfn")
+            (name in STRUCTURAL_PARAMS or name in _ADDITIVE)
             and (name != "rta_shift" or p["rta_regime"])
             and isinstance(spec, (tuple, list))
             and len(spec) in (2, 3)
@@ -250,6 +250,8 @@ def _check_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
 _GROUP_COLUMNS = ("importer", "exporter", "industry")
 #: level shifts (pp) and MFN slopes of t*: they vary additively by group
 _SHIFTS = ("rta_shift", "gsp_shift", "mfn_slope_other", "mfn_slope_gsp")
+#: what varies additively by group: the shifts and the error scale's MFN power
+_ADDITIVE = (*_SHIFTS, "sigma_mfn")
 
 
 def simulate(seed: int = 0, **overrides: Any) -> tuple[Panel, dict[str, Any]]:

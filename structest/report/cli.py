@@ -180,7 +180,6 @@ def report(
     from .html import write_report
 
     set_host_devices(strict=False)  # one XLA CPU device per core: chains in parallel
-
     set_compilation_cache(strict=False)  # compiled programs kept for the next run
     with cleanup_new_dirs(out):
         opt = "--data" if data is not None else "--panel"

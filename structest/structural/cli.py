@@ -232,7 +232,6 @@ def register(app: typer.Typer) -> None:
         from .sampling import fit
 
         set_host_devices(strict=False)  # one XLA CPU device per core: chains in parallel
-
         set_compilation_cache(strict=False)  # compiled programs kept for the next run
         panel = load_panel_option(data)
         progress_line(

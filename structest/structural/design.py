@@ -204,8 +204,7 @@ def build_design(
         "sel_left": np.flatnonzero(kind == LEFT),
     }
     if spec.mfn_scaled_errors:
-        arrays["mfn_rel"] = mfn_rel(mfn)
-        arrays["log_mfn_rel"] = np.log(arrays["mfn_rel"])
+        arrays["log_mfn_rel"] = np.log(mfn_rel(mfn))  # the scale is exp(sigma_mfn log ...)
     if spec.gsp_regime:  # GSP preferences are granted only outside RTAs
         arrays["gsp"] = df["gsp"].to_numpy(float) * (1.0 - df["rta"].to_numpy(float))
     lev_out: dict[str, np.ndarray] = {}

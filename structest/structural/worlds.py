@@ -90,11 +90,11 @@ def world_options(spec: ModelSpec) -> dict[str, Any]:
                     f"simulate_model: outlier_share varies by '{col}'; the simulator draws 'regime'"
                 )
             opts["outlier_share"] = dict(f["outlier_share_by_regime"])
-        elif p == "sigma_mfn" and col in ("importer", "exporter", "industry"):
-            hierarchy[p] = (col, f["sigma_mfn_sd"], "additive")
         elif col in ("importer", "exporter", "industry"):
             kind = HETEROGENEITY[spec.priors[p][0]]
-            hierarchy[p] = (col, f["shift_sd" if kind == "additive" else "group_sd"], kind)
+            sd = f["shift_sd" if kind == "additive" else "group_sd"]
+            sd = f["sigma_mfn_sd"] if p == "sigma_mfn" else sd
+            hierarchy[p] = (col, sd, kind)
         else:
             raise SpecError(
                 f"simulate_model: '{p}' varies by '{col}'; the simulator draws importer, "

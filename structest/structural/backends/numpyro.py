@@ -101,7 +101,8 @@ def _jit_init_nuts() -> type:
             static = (id(v) for v, t in zip(leaves, traced, strict=True) if not t)
             key = (num_warmup, tree, traced, *static)
             cache = self.__dict__.setdefault("_jit_inits", {})
-            if model_kwargs or key not in cache:
+            compiled = None if model_kwargs else cache.get(key)  # kwargs: not cached
+            if compiled is None:
                 parent = super().init
 
                 def run(rng: Any, params: Any, given: list[Any]) -> Any:
@@ -110,10 +111,10 @@ def _jit_init_nuts() -> type:
                     args = jax.tree_util.tree_unflatten(tree, values)
                     return parent(rng, num_warmup, params, args, model_kwargs or {})
 
-                if model_kwargs:
-                    return jax.jit(run)(rng_key, init_params, arrays)
-                cache[key] = jax.jit(run)
-            return cache[key](rng_key, init_params, arrays)
+                compiled = jax.jit(run)
+                if not model_kwargs:
+                    cache[key] = compiled
+            return compiled(rng_key, init_params, arrays)
 
     return JitInitNUTS
 
